@@ -1,0 +1,49 @@
+"""The Prakerja integration hub."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from flask import Flask
+
+from .config import ENV_NAMES, load_config
+from .crypto import derive_key
+
+MAX_BODY_BYTES = 1024 * 1024
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """The WSGI application.
+
+    ``config`` overrides the environment: keys named like the environment
+    variables (``DATABASE_URL``, ``REDIS_URL``, ``HUB_DATA_DIR``, ...) change
+    the hub's configuration; any other key goes to ``app.config`` as is.
+    """
+    config = dict(config or {})
+    environ = {**os.environ, **{k: str(v) for k, v in config.items() if k in ENV_NAMES and v is not None}}
+    for name in ENV_NAMES:
+        if name in config and config[name] is None:
+            environ.pop(name, None)
+    hub_config = load_config(environ)
+
+    app = Flask(__name__, instance_path=str(hub_config.data_dir), instance_relative_config=False)
+    app.config.update(
+        HUB=hub_config,
+        DATABASE_URL=hub_config.database_url,
+        SECRET_KEY=derive_key(hub_config.secret_key, "flask-session").hex(),
+        MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
+        JSON_SORT_KEYS=False,
+    )
+    app.config.update({k: v for k, v in config.items() if k not in ENV_NAMES})
+
+    from . import problems
+    from .db import db
+    from .redis_ext import redis_ext
+    from .web import health
+
+    db.init_app(app)
+    redis_ext.init_app(app)
+    problems.init_app(app)
+    app.register_blueprint(health.bp)
+    return app

@@ -1,0 +1,99 @@
+"""The database: one SQLAlchemy engine per app, sessions scoped to an app
+context (a request, a job or a command).
+
+SQLite (the embedded default) gets foreign keys, WAL, a busy timeout and
+``BEGIN IMMEDIATE`` so that ``hub serve``, ``hub worker`` and commands can
+share one file; PostgreSQL is used as is. The schema is created only by
+Alembic migrations (hub/migrate.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from flask import Flask, current_app, g
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+
+def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
+    # Let SQLAlchemy's "begin" event below issue BEGIN, not pysqlite's own logic.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def make_engine(url: str | URL, **kwargs: Any) -> Engine:
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        engine = create_engine(parsed, connect_args={"timeout": 30}, **kwargs)
+        event.listen(engine, "connect", _sqlite_pragmas)
+        # Take the write lock at the start of every transaction, so concurrent
+        # writers queue on the busy timeout instead of failing on lock upgrade.
+        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
+        return engine
+    return create_engine(parsed, pool_pre_ping=True, **kwargs)
+
+
+class _State:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.sessions = sessionmaker(engine, expire_on_commit=False)
+
+
+class Database:
+    """The Flask extension: ``db.init_app(app)``, then ``db.session`` inside an
+    app context, or ``with db.transaction() as session`` for a unit of work."""
+
+    def init_app(self, app: Flask) -> None:
+        app.extensions["hub_db"] = _State(make_engine(app.config["DATABASE_URL"]))
+        app.teardown_appcontext(self._remove_session)
+
+    @staticmethod
+    def _state() -> _State:
+        state: _State = current_app.extensions["hub_db"]
+        return state
+
+    @property
+    def engine(self) -> Engine:
+        return self._state().engine
+
+    @property
+    def sessions(self) -> sessionmaker[Session]:
+        return self._state().sessions
+
+    @property
+    def session(self) -> Session:
+        """The session of the current app context (created on first use)."""
+        if "hub_session" not in g:
+            g.hub_session = self.sessions()
+        session: Session = g.hub_session
+        return session
+
+    @staticmethod
+    def _remove_session(exc: BaseException | None) -> None:
+        session = g.pop("hub_session", None)
+        if session is not None:
+            if exc is not None:
+                session.rollback()
+            session.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """A new session in one transaction: committed when the block ends, rolled back on error."""
+        with self.sessions.begin() as session:
+            yield session
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+
+db = Database()

@@ -1,0 +1,183 @@
+"""The double-entry ledger: every money movement is one transaction with a
+unique idempotency key and postings that sum to zero.
+
+Accounts: each participant's balance (never below zero), each platform's
+payable account, and the programme's funding account, the source of every
+opening balance (its balance is the negative of all money handed out). The
+sum of all accounts is always zero.
+
+Postings are never updated or deleted (database triggers refuse it); a
+mistake is corrected by a reversing transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from .models import LedgerAccount, LedgerPosting, LedgerTransaction, Participant, Platform
+
+PROGRAMME_ACCOUNT = "programme:funding"
+
+
+class LedgerError(ValueError):
+    """A transaction the ledger refuses (unbalanced, or overdrawing a balance)."""
+
+
+class InsufficientBalance(LedgerError):
+    pass
+
+
+@dataclass(frozen=True)
+class Leg:
+    account_id: int
+    amount_idr: int
+
+
+def participant_code(card_number: str) -> str:
+    return f"participant:{card_number}"
+
+
+def platform_payable_code(platform_name: str) -> str:
+    return f"platform:{platform_name}:payable"
+
+
+def _insert(session: Session):  # type: ignore[no-untyped-def]
+    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+
+
+def ensure_account(
+    session: Session, code: str, kind: str, *, participant_id: int | None = None, platform_id: int | None = None
+) -> int:
+    """The id of the account ``code``, created when missing (safe under concurrency)."""
+    existing = session.scalar(select(LedgerAccount.id).where(LedgerAccount.code == code))
+    if existing is not None:
+        return existing
+    statement = (
+        _insert(session)(LedgerAccount)
+        .values(code=code, kind=kind, participant_id=participant_id, platform_id=platform_id, balance_idr=0)
+        .on_conflict_do_nothing(index_elements=["code"])
+    )
+    session.execute(statement)
+    account_id = session.scalar(select(LedgerAccount.id).where(LedgerAccount.code == code))
+    assert account_id is not None
+    return account_id
+
+
+def programme_account(session: Session) -> int:
+    return ensure_account(session, PROGRAMME_ACCOUNT, "programme")
+
+
+def participant_account(session: Session, participant: Participant) -> int:
+    return ensure_account(
+        session, participant_code(participant.card_number), "participant", participant_id=participant.id
+    )
+
+
+def platform_account(session: Session, platform: Platform) -> int:
+    return ensure_account(session, platform_payable_code(platform.name), "platform_payable", platform_id=platform.id)
+
+
+def check_legs(legs: Sequence[Leg]) -> None:
+    if len(legs) < 2:
+        raise LedgerError("a transaction needs at least two postings")
+    for leg in legs:
+        if isinstance(leg.amount_idr, bool) or not isinstance(leg.amount_idr, int):
+            raise LedgerError(f"posting amount must be whole rupiah (int), not {leg.amount_idr!r}")
+        if leg.amount_idr == 0:
+            raise LedgerError("a posting of zero moves nothing")
+    if sum(leg.amount_idr for leg in legs) != 0:
+        raise LedgerError("postings of a transaction must sum to zero")
+
+
+def post(
+    session: Session,
+    idempotency_key: str,
+    kind: str,
+    legs: Sequence[Leg],
+    *,
+    memo: str | None = None,
+    purchase_id: int | None = None,
+) -> int | None:
+    """Record one transaction in the caller's database transaction.
+
+    Returns its id, or ``None`` when a transaction with this idempotency key
+    already exists (posting again changes nothing). Raises InsufficientBalance
+    when a participant's balance would go below zero; the caller's
+    transaction must then be rolled back (or the call wrapped in a savepoint).
+    """
+    check_legs(legs)
+    inserted = session.execute(
+        _insert(session)(LedgerTransaction)
+        .values(idempotency_key=idempotency_key, kind=kind, memo=memo, purchase_id=purchase_id)
+        .on_conflict_do_nothing(index_elements=["idempotency_key"])
+        .returning(LedgerTransaction.id)
+    ).scalar_one_or_none()
+    if inserted is None:
+        return None
+    # All legs in one statement: PostgreSQL's trigger checks the sum per statement.
+    session.execute(
+        insert(LedgerPosting).values(
+            [{"transaction_id": inserted, "account_id": leg.account_id, "amount_idr": leg.amount_idr} for leg in legs]
+        )
+    )
+    # Fixed order of row locks: two transactions touching the same accounts cannot deadlock.
+    for leg in sorted(legs, key=lambda leg: leg.account_id):
+        try:
+            with session.begin_nested():
+                session.execute(
+                    update(LedgerAccount)
+                    .where(LedgerAccount.id == leg.account_id)
+                    .values(balance_idr=LedgerAccount.balance_idr + leg.amount_idr)
+                )
+        except IntegrityError as exc:
+            raise InsufficientBalance(
+                f"transaction {idempotency_key!r} would overdraw account {leg.account_id}"
+            ) from exc
+    return inserted
+
+
+def balances(session: Session, codes: Iterable[str] | None = None) -> dict[str, int]:
+    query = select(LedgerAccount.code, LedgerAccount.balance_idr)
+    if codes is not None:
+        query = query.where(LedgerAccount.code.in_(list(codes)))
+    return {code: int(balance) for code, balance in session.execute(query)}
+
+
+@dataclass(frozen=True)
+class Discrepancy:
+    account: str
+    stored_idr: int
+    from_postings_idr: int
+
+
+def verify(session: Session) -> list[Discrepancy]:
+    """Every account whose stored balance differs from the sum of its postings,
+    and every transaction whose postings do not sum to zero (as account ``tx:<key>``)."""
+    sums = dict(
+        session.execute(
+            select(LedgerPosting.account_id, func.coalesce(func.sum(LedgerPosting.amount_idr), 0)).group_by(
+                LedgerPosting.account_id
+            )
+        ).all()
+    )
+    problems = [
+        Discrepancy(code, int(stored), int(sums.get(account_id, 0)))
+        for account_id, code, stored in session.execute(
+            select(LedgerAccount.id, LedgerAccount.code, LedgerAccount.balance_idr)
+        )
+        if int(stored) != int(sums.get(account_id, 0))
+    ]
+    unbalanced = session.execute(
+        select(LedgerTransaction.idempotency_key, func.sum(LedgerPosting.amount_idr))
+        .join(LedgerPosting, LedgerPosting.transaction_id == LedgerTransaction.id)
+        .group_by(LedgerTransaction.idempotency_key)
+        .having(func.sum(LedgerPosting.amount_idr) != 0)
+    ).all()
+    problems.extend(Discrepancy(f"tx:{key}", 0, int(total)) for key, total in unbalanced)
+    return problems

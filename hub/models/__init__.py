@@ -1,0 +1,30 @@
+"""The hub's tables (SQLAlchemy 2). The schema itself is made by migrations/."""
+
+from .base import Base, UtcDateTime, utcnow
+from .course import Course, CourseRevision
+from .inbox import DELIVERY_STATES, WebhookDelivery
+from .ledger import ACCOUNT_KINDS, LedgerAccount, LedgerPosting, LedgerTransaction
+from .order import FUNDING_STATES, Cancellation, Completion, Purchase
+from .participant import PARTICIPANT_STATUSES, Participant
+from .platform import Platform
+
+__all__ = [
+    "ACCOUNT_KINDS",
+    "DELIVERY_STATES",
+    "FUNDING_STATES",
+    "PARTICIPANT_STATUSES",
+    "Base",
+    "Cancellation",
+    "Completion",
+    "Course",
+    "CourseRevision",
+    "LedgerAccount",
+    "LedgerPosting",
+    "LedgerTransaction",
+    "Participant",
+    "Platform",
+    "Purchase",
+    "UtcDateTime",
+    "WebhookDelivery",
+    "utcnow",
+]

@@ -1,0 +1,1 @@
+"""Blueprints of the hub's HTTP interface."""

@@ -1,0 +1,38 @@
+"""The unified records every platform is normalised into."""
+
+from .fields import CardNumber, Rupiah, UtcDateTime, card_number_error, luhn_valid, utc_iso
+from .records import (
+    EVENT_KINDS,
+    FUNDING_VERDICTS,
+    MODES,
+    PLATFORMS,
+    SETTLEMENT_VERDICTS,
+    CourseSchema,
+    EventSchema,
+    SettlementLineSchema,
+    course_schema,
+    event_schema,
+    first_error,
+    settlement_line_schema,
+)
+
+__all__ = [
+    "EVENT_KINDS",
+    "FUNDING_VERDICTS",
+    "MODES",
+    "PLATFORMS",
+    "SETTLEMENT_VERDICTS",
+    "CardNumber",
+    "CourseSchema",
+    "EventSchema",
+    "Rupiah",
+    "SettlementLineSchema",
+    "UtcDateTime",
+    "card_number_error",
+    "course_schema",
+    "event_schema",
+    "first_error",
+    "luhn_valid",
+    "settlement_line_schema",
+    "utc_iso",
+]
