@@ -1,0 +1,59 @@
+# The two commands of the README: `make run` and `make test`. Each sets up
+# everything first (a virtualenv in .venv with the hub and its tools).
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+PORT ?= 8000
+
+# The services of this machine, used for the first test pass when they answer.
+PG_URL ?= postgresql://127.0.0.1:5432/test
+REDIS_SERVER_URL ?= redis://127.0.0.1:6379/0
+
+.PHONY: install run test test-postgres test-sqlite lint format bench clean
+
+install: $(STAMP)
+
+$(STAMP): setup.cfg pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+run: install
+	$(BIN)/hub db upgrade
+	$(BIN)/hub run --port $(PORT)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+# Two passes: PostgreSQL + a Redis server when they answer (or DATABASE_URL and
+# REDIS_URL are given), then SQLite + the embedded Redis in any case.
+test: lint
+	@db="$${DATABASE_URL:-}"; rd="$${REDIS_URL:-}"; \
+	if [ -z "$$db" ] && $(BIN)/python -c "import socket; socket.create_connection(('127.0.0.1', 5432), 1)" 2>/dev/null; then db="$(PG_URL)"; fi; \
+	if [ -z "$$rd" ] && $(BIN)/python -c "import socket; socket.create_connection(('127.0.0.1', 6379), 1)" 2>/dev/null; then rd="$(REDIS_SERVER_URL)"; fi; \
+	if [ -n "$$db" ] && [ -n "$$rd" ]; then \
+		echo "== test pass 1 of 2: PostgreSQL ($$db) and Redis ($$rd)"; \
+		DATABASE_URL="$$db" REDIS_URL="$$rd" $(BIN)/pytest $(PYTEST_ARGS) || exit $$?; \
+		echo "== test pass 2 of 2: SQLite and the embedded Redis"; \
+	else \
+		echo "== PostgreSQL or Redis not reachable: running only the SQLite and embedded Redis pass"; \
+	fi; \
+	env -u DATABASE_URL -u REDIS_URL $(BIN)/pytest $(PYTEST_ARGS)
+
+test-postgres: install
+	DATABASE_URL="$${DATABASE_URL:-$(PG_URL)}" REDIS_URL="$${REDIS_URL:-$(REDIS_SERVER_URL)}" $(BIN)/pytest $(PYTEST_ARGS)
+
+test-sqlite: install
+	env -u DATABASE_URL -u REDIS_URL $(BIN)/pytest $(PYTEST_ARGS)
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache
