@@ -28,10 +28,11 @@ The methods, and what they return:
     One event as a unified Event dict. Raises :class:`AdapterError` for an
     event that cannot be mapped; the hub records it as rejected and goes on
     with the others of the delivery.
-``parse_orders_page(body)`` / ``order_events(order)``
-    Polled platforms only: a page of the orders API and the events one order
-    stands for (each with a stable ``event_id`` so that a reappearing order
-    yields only its new events).
+``fetch_orders_page(http, updated_since, page)`` / ``parse_orders_page(body)`` / ``order_events(order)``
+    Polled platforms only: a page of the orders API (the orders and the next
+    page number) and the events one order stands for (each with a stable
+    ``event_id`` so that a reappearing order yields only its new events);
+    ``order_updated_at(order)`` gives the polling watermark.
 ``parse_settlement(data, name)``
     A claim file as a :class:`SettlementFile`. Raises
     :class:`SettlementRefused` (with the line) when the file cannot be used
@@ -166,6 +167,14 @@ class Adapter:
     def order_events(self, order: Any) -> list[Record]:
         raise AdapterError(f"{self.name} has no orders API")
 
+    def order_updated_at(self, order: Any) -> dt.datetime:
+        raise AdapterError(f"{self.name} has no orders API")
+
+    def fetch_orders_page(
+        self, http: HttpClient, updated_since: dt.datetime | str, page: int = 1
+    ) -> tuple[list[Any], int | None]:
+        raise AdapterError(f"{self.name} has no orders API")
+
     # -- settlement -------------------------------------------------------
     def parse_settlement(self, data: bytes, name: str = "") -> SettlementFile:
         raise AdapterError(f"{self.name} has no settlement format")
@@ -179,6 +188,8 @@ def load_json(body: bytes, what: str, error: type[AdapterError] = MalformedPaylo
         return json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise error(f"{what} is not valid JSON: {exc}") from exc
+    except RecursionError:
+        raise error(f"{what} is nested too deeply to be a platform's JSON") from None
 
 
 def expect_dict(value: Any, what: str, error: type[AdapterError] = MalformedDelivery) -> dict[str, Any]:

@@ -63,6 +63,9 @@ class ClientCredentials:
 
 Auth = ApiKeyHeader | HeaderToken | QueryApiKey | Basic | ClientCredentials | None
 
+TOKEN_LEEWAY = 30
+"""Seconds before a token's expiry at which it is renewed (the same for Authlib's own check)."""
+
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 
 
@@ -119,6 +122,7 @@ class HttpClient:
                 client_secret=auth.client_secret,
                 token_endpoint_auth_method=auth.auth_method,
                 scope=auth.scope,
+                leeway=TOKEN_LEEWAY,
             )
             # Count token requests too (Authlib sends them through the session itself).
             oauth.hooks["response"].append(self._count)
@@ -144,7 +148,7 @@ class HttpClient:
             return
         assert isinstance(self.session, OAuth2Session)
         token = self.session.token
-        if force or not token or self.session.token.is_expired(leeway=30):
+        if force or not token or self.session.token.is_expired(leeway=TOKEN_LEEWAY):
             try:
                 self.session.fetch_token(auth.token_url, grant_type="client_credentials")
             except requests.RequestException as exc:

@@ -105,8 +105,8 @@ class AdapterContract:
             pytest.skip("polled platform: no webhooks")
         events = rejected = 0
         for name, request, now in self.deliveries():
-            if name.startswith("bad-"):
-                continue
+            if name.startswith("bad-") or "repeat-of" in name:
+                continue  # a redelivery carries the same events again
             verified = adapter.verify_webhook(request, now)
             envelope = adapter.parse_envelope(request, verified)
             assert envelope.events, name
@@ -184,7 +184,11 @@ class AdapterContract:
 
     # -- hostile input -----------------------------------------------------
 
-    @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @settings(
+        max_examples=60,
+        deadline=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.differing_executors],
+    )
     @given(data=st.binary(max_size=2048))
     def test_arbitrary_bytes_give_only_clear_errors(self, adapter: Adapter, data: bytes) -> None:
         calls = [

@@ -1,0 +1,452 @@
+"""sisnaker (Kemnaker): an XML catalogue paged by ``halaman``/``totalHalaman``
+behind ``Authorization: Token``, webhooks as RS256 compact JWS checked against
+the platform's JWK set, and settlement as Latin-1 pipe records closed by a
+trailer of control totals.
+
+XML from the platform is parsed only through ``defusedxml``: a document that
+declares entities or reaches for external ones is refused, never expanded.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import json
+import re
+import uuid
+from collections.abc import Mapping
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import TYPE_CHECKING, Any
+
+import defusedxml
+import defusedxml.ElementTree as SafeET
+
+from webhooks.signatures import check_tolerance, sign_jws_rs256, verify_jws_rs256
+
+from .base import (
+    Adapter,
+    CataloguePage,
+    Envelope,
+    Record,
+    SettlementFile,
+    WebhookRequest,
+    epoch_instant,
+    expect_dict,
+    iso_instant,
+    load_json,
+    whole_rupiah,
+    wib,
+)
+from .errors import AdapterError, MalformedDelivery, MalformedPayload, SettlementRefused, SignatureInvalid
+from .http import HeaderToken, HttpClient
+
+if TYPE_CHECKING:
+    # The type only: parsing goes through defusedxml.
+    from xml.etree.ElementTree import Element
+
+MODES = {"daring": "self_paced", "webinar": "live_online", "luring": "offline"}
+"""``daring`` is the self-paced online kind, beside ``webinar`` for live sessions."""
+ACTIVE = {"aktif": True, "nonaktif": False}
+KINDS = {"pembelian": "purchase", "pembatalan": "cancellation", "kelulusan": "completion"}
+
+COMPACT_JWS = re.compile(rb"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
+"""A compact JWS is exactly three base64url parts: any other byte in the body is unsigned."""
+AMOUNT = re.compile(r"\d+(?:\.\d+)?")
+SETTLEMENT_PLATFORM = "SISNAKER"
+
+
+class SisnakerAdapter(Adapter):
+    name = "sisnaker"
+
+    def auth(self) -> HeaderToken:
+        return HeaderToken(f"Token {self.setting('token')}")
+
+    # -- catalogue --------------------------------------------------------
+
+    def catalogue_start(self) -> dict[str, Any]:
+        return {"halaman": 1}
+
+    def fetch_catalogue_page(self, http: HttpClient, cursor: dict[str, Any]) -> CataloguePage:
+        halaman = cursor.get("halaman")
+        if isinstance(halaman, bool) or not isinstance(halaman, int) or halaman < 1:
+            raise AdapterError(f"sisnaker catalogue cursor names no page: {cursor!r}")
+        response = http.get(
+            f"{self.base_url}/api/pelatihan",
+            params={"halaman": halaman},
+            headers={"Accept": "application/xml"},
+        )
+        page = self.parse_catalogue(response.content, f"halaman {halaman}")
+        if page.next_cursor is not None and page.next_cursor["halaman"] != halaman + 1:
+            # A page that is not the one asked for would send the sync round in circles.
+            raise MalformedPayload(
+                f"asked for halaman {halaman}, the answer is halaman {page.next_cursor['halaman'] - 1}"
+            )
+        return page
+
+    def parse_catalogue(self, body: bytes, name: str = "") -> CataloguePage:
+        """One ``<daftarPelatihan>`` page; the next cursor follows ``totalHalaman``."""
+        what = name or "sisnaker catalogue"
+        root = parse_xml(body, what)
+        if root.tag != "daftarPelatihan":
+            raise MalformedPayload(f"{what}: root element is <{root.tag}>, not <daftarPelatihan>")
+        halaman = _int_attribute(root, "halaman", what)
+        total = _int_attribute(root, "totalHalaman", what)
+        courses = [
+            self._course(element, what, index) for index, element in enumerate(root.findall("pelatihan"), start=1)
+        ]
+        next_cursor = {"halaman": halaman + 1} if halaman < total else None
+        return CataloguePage(courses=courses, next_cursor=next_cursor)
+
+    def _course(self, element: Element, what: str, index: int) -> Record:
+        kode = (element.get("kode") or "").strip()
+        if not kode:
+            raise MalformedPayload(f"{what}: pelatihan #{index} has no kode attribute")
+        where = f"{what}: pelatihan {kode}"
+        rating, rating_count = _rating(element, where)
+        try:
+            return {
+                "platform": self.name,
+                "external_id": kode,
+                "title": _child_text(element, "judul", where),
+                "institution": _child_text(element, "lembaga", where),
+                "category": _child_text(element, "kategori", where),
+                "price_idr": _price(element, where),
+                "duration_minutes": _minutes_of_hours(_child_text(element, "durasiJam", where), where),
+                "mode": _lookup(MODES, _child_text(element, "metode", where), "metode", where),
+                "rating": rating,
+                "rating_count": rating_count,
+                "active": _lookup(ACTIVE, _child_text(element, "status", where), "status", where),
+                "url": _child_text(element, "tautan", where, required=False) or None,
+                "updated_at": iso_instant(_child_text(element, "diperbarui", where), "diperbarui"),
+                "raw": _element_xml(element),
+            }
+        except MalformedPayload:
+            raise
+        except AdapterError as exc:
+            raise MalformedPayload(f"{where}: {exc.message}") from exc
+
+    # -- webhooks ---------------------------------------------------------
+
+    def _jwks(self) -> Mapping[str, Any]:
+        jwks = self.setting("jwks")
+        if isinstance(jwks, str):
+            try:
+                jwks = json.loads(jwks)
+            except json.JSONDecodeError:
+                raise AdapterError("sisnaker: the connection's jwks is not a JSON key set") from None
+        if not isinstance(jwks, Mapping) or not isinstance(jwks.get("keys"), list):
+            raise AdapterError("sisnaker: the connection's jwks has no list of keys")
+        return jwks
+
+    def verify_webhook(self, request: WebhookRequest, now: dt.datetime) -> bytes:
+        """The JWS signature against the key its ``kid`` names, then ``iat`` within
+        5 minutes of ``now``. Returns the payload bytes."""
+        if not COMPACT_JWS.fullmatch(request.body):
+            raise SignatureInvalid("body is not a compact JWS (three base64url parts and nothing else)")
+        payload = verify_jws_rs256(request.body, self._jwks())
+        claims = _json_object(payload, "JWS payload")
+        iat = claims.get("iat")
+        if isinstance(iat, bool) or not isinstance(iat, int | float):
+            raise SignatureInvalid("JWS payload has no numeric iat: its signing time cannot be checked")
+        try:
+            signed_at = epoch_instant(iat, "iat")
+        except AdapterError as exc:
+            raise SignatureInvalid(f"JWS {exc.message}") from None
+        check_tolerance(signed_at, now)
+        return payload
+
+    def parse_envelope(self, request: WebhookRequest, verified: bytes) -> Envelope:
+        """One event per delivery: the payload is the event, its ``id`` the delivery id."""
+        claims = _json_object(verified, "JWS payload")
+        delivery_id = _text(claims.get("id"), "id")
+        if delivery_id is None:
+            raise MalformedDelivery("JWS payload has no id (the delivery id)")
+        return Envelope(delivery_id=delivery_id, events=[claims])
+
+    def normalize_event(self, raw_event: Any, envelope: Envelope) -> Record:
+        event = expect_dict(raw_event, "sisnaker event", AdapterError)
+        jenis = event.get("jenis")
+        kind = KINDS.get(jenis) if isinstance(jenis, str) else None
+        if kind is None:
+            raise AdapterError(f"unknown jenis {jenis!r}; expected one of {', '.join(KINDS)}")
+        data = expect_dict(event.get("data"), "event data", AdapterError)
+        order_id = _text(data.get("nomorTransaksi"), "data.nomorTransaksi")
+        if order_id is None:
+            raise AdapterError("event has no data.nomorTransaksi (the order id)")
+        event_id = envelope.delivery_id or _text(event.get("id"), "id")
+        if event_id is None:
+            raise AdapterError("event has no id")
+        nominal = data.get("nominal")
+        record: Record = {
+            "platform": self.name,
+            "event_id": event_id,
+            "kind": kind,
+            "order_id": order_id,
+            "course_external_id": _text(data.get("kodePelatihan"), "data.kodePelatihan"),
+            "card_number": _text(data.get("nomorKartu"), "data.nomorKartu"),
+            "voucher_code": _text(data.get("kodeVoucher"), "data.kodeVoucher"),
+            "amount_idr": None if nominal is None else whole_rupiah(nominal, "data.nominal"),
+            "occurred_at": iso_instant(event.get("waktu"), "waktu"),
+            "certificate_number": None,
+            "certificate_url": None,
+            "score": None,
+            "raw": event,
+        }
+        if kind == "completion":
+            record.update(_certificate(data))
+        return record
+
+    def sign_webhook(self, body: bytes, now: dt.datetime, delivery_id: str | None = None) -> WebhookRequest:
+        """A JWS over ``body`` (the JSON payload, or the payload of a JWS given
+        instead) signed with the sandbox key, ``iat`` set to ``now``."""
+        stripped = body.strip()
+        payload = _b64url_decode(stripped.split(b".")[1]) if COMPACT_JWS.fullmatch(stripped) else body
+        claims = expect_dict(load_json(payload, "payload to sign", AdapterError), "payload to sign", AdapterError)
+        if delivery_id is not None:
+            claims["id"] = delivery_id
+        claims.setdefault("id", str(uuid.uuid4()))
+        claims["iat"] = int(now.timestamp())
+        signed = json.dumps(claims, separators=(",", ":"), ensure_ascii=False).encode()
+        token = sign_jws_rs256(signed, self.setting("sandbox_private_jwk"))
+        headers = {"Content-Type": "application/jose", "Content-Length": str(len(token))}
+        return WebhookRequest(headers=headers, body=token, content_type="application/jose")
+
+    # -- settlement -------------------------------------------------------
+
+    def parse_settlement(self, data: bytes, name: str = "") -> SettlementFile:
+        """``H|SISNAKER|YYYYMMDD``, ``D|…`` records, ``T|count|sum``; Latin-1.
+        The file is refused whole when any record is bad or the trailer disagrees."""
+        parser = _SettlementParser(self.name)
+        for line_no, raw_line in enumerate(data.split(b"\n"), start=1):
+            parser.feed(line_no, raw_line.removesuffix(b"\r").decode("latin-1"))
+        return parser.finish()
+
+
+class _SettlementParser:
+    """Reads the pipe records one line at a time, in the order the format fixes."""
+
+    def __init__(self, platform: str) -> None:
+        self.platform = platform
+        self.period_end: dt.date | None = None
+        self.lines: list[tuple[int, Record]] = []
+        self.total = 0
+        self.trailer_seen = False
+        self.last_line = 0
+
+    def feed(self, line_no: int, text: str) -> None:
+        if not text.strip():
+            return
+        self.last_line = line_no
+        fields = [field.strip() for field in text.split("|")]
+        kind = fields[0]
+        if self.trailer_seen:
+            raise SettlementRefused("record after the trailer (T)", line=line_no)
+        if self.period_end is None:
+            if kind != "H":
+                raise SettlementRefused("the file must begin with the header H|SISNAKER|YYYYMMDD", line=line_no)
+            self._header(line_no, fields)
+        elif kind == "D":
+            self._detail(line_no, fields, text)
+        elif kind == "T":
+            self._trailer(line_no, fields)
+        elif kind == "H":
+            raise SettlementRefused("a second header (H)", line=line_no)
+        else:
+            raise SettlementRefused(f"unknown record type {kind[:20]!r}; expected H, D or T", line=line_no)
+
+    def _header(self, line_no: int, fields: list[str]) -> None:
+        if len(fields) != 3 or fields[1] != SETTLEMENT_PLATFORM:
+            raise SettlementRefused("header must be H|SISNAKER|YYYYMMDD", line=line_no)
+        self.period_end = _stamp(fields[2], "%Y%m%d", "header date", line_no).date()
+
+    def _detail(self, line_no: int, fields: list[str], text: str) -> None:
+        if len(fields) != 7:
+            raise SettlementRefused(
+                f"D record has {len(fields)} fields; expected D|nomorTransaksi|kodePelatihan|nomorKartu|"
+                "kodeVoucher|YYYYMMDDHHMMSS|nominal",
+                line=line_no,
+            )
+        _, order_id, course, card, voucher, paid_at, nominal = fields
+        if not order_id:
+            raise SettlementRefused("D record has no nomorTransaksi", line=line_no)
+        amount = _settlement_amount(nominal, "nominal", line_no)
+        self.total += amount
+        self.lines.append(
+            (
+                line_no,
+                {
+                    "platform": self.platform,
+                    "order_id": order_id,
+                    "course_external_id": course or None,
+                    "card_number": card or None,
+                    "voucher_code": voucher or None,
+                    "paid_at": wib(_stamp(paid_at, "%Y%m%d%H%M%S", "payment time", line_no)),
+                    "amount_idr": amount,
+                    "raw": text,
+                },
+            )
+        )
+
+    def _trailer(self, line_no: int, fields: list[str]) -> None:
+        if len(fields) != 3 or not fields[1].isdigit():
+            raise SettlementRefused("trailer must be T|<count of D>|<sum of nominal>", line=line_no)
+        count = int(fields[1])
+        total = _settlement_amount(fields[2], "trailer sum", line_no)
+        if count != len(self.lines) or total != self.total:
+            raise SettlementRefused(
+                f"trailer says {count} records totalling {total}, but the file has "
+                f"{len(self.lines)} totalling {self.total}: the file is corrupt",
+                line=line_no,
+            )
+        self.trailer_seen = True
+
+    def finish(self) -> SettlementFile:
+        if self.period_end is None:
+            raise SettlementRefused("empty file: no header H|SISNAKER|YYYYMMDD", line=1)
+        if not self.trailer_seen:
+            raise SettlementRefused("no trailer T|count|sum: the file is incomplete", line=self.last_line)
+        return SettlementFile(lines=self.lines, period_end=self.period_end)
+
+
+# -- helpers ---------------------------------------------------------------
+
+
+def parse_xml(body: bytes, what: str) -> Element:
+    """The root element of a document, parsed with entity declarations and
+    external references forbidden."""
+    try:
+        root: Element = SafeET.fromstring(body, forbid_dtd=False, forbid_entities=True, forbid_external=True)
+    except defusedxml.DefusedXmlException as exc:
+        raise MalformedPayload(f"{what}: XML refused, it declares entities or external references ({exc})") from None
+    except (SafeET.ParseError, ValueError, LookupError) as exc:
+        raise MalformedPayload(f"{what}: not well-formed XML: {exc}") from None
+    return root
+
+
+def _element_xml(element: Element) -> str:
+    """The platform's record as it sent it: the element's own XML."""
+    element.tail = None  # the whitespace before the next record is not part of this one
+    return str(SafeET.tostring(element, encoding="unicode"))
+
+
+def _int_attribute(element: Element, name: str, what: str) -> int:
+    value = (element.get(name) or "").strip()
+    if not value.isdigit():
+        raise MalformedPayload(f"{what}: <{element.tag}> has no whole-number {name} attribute: {value[:20]!r}")
+    return int(value)
+
+
+def _child_text(element: Element, tag: str, where: str, *, required: bool = True) -> str:
+    child = element.find(tag)
+    text = (child.text or "").strip() if child is not None else ""
+    if not text and required:
+        raise MalformedPayload(f"{where}: no <{tag}>")
+    return text
+
+
+def _lookup(table: Mapping[str, Any], value: str, tag: str, where: str) -> Any:
+    try:
+        return table[value]
+    except KeyError:
+        raise MalformedPayload(f"{where}: unknown <{tag}> {value[:40]!r}; expected one of {', '.join(table)}") from None
+
+
+def _price(element: Element, where: str) -> int:
+    biaya = element.find("biaya")
+    currency = (biaya.get("mataUang") if biaya is not None else None) or "IDR"
+    if currency.strip() != "IDR":
+        raise MalformedPayload(f"{where}: <biaya> is in {currency[:10]!r}, not IDR")
+    amount = whole_rupiah(_child_text(element, "biaya", where), "biaya")
+    if amount < 0:
+        raise MalformedPayload(f"{where}: <biaya> is negative")
+    return amount
+
+
+def _minutes_of_hours(text: str, where: str) -> int:
+    """``durasiJam`` (hours, possibly fractional: ``0.75``) as whole minutes, rounded half up."""
+    try:
+        hours = Decimal(text)
+    except InvalidOperation:
+        raise MalformedPayload(f"{where}: <durasiJam> is not a number: {text[:20]!r}") from None
+    if not hours.is_finite() or hours < 0:
+        raise MalformedPayload(f"{where}: <durasiJam> is not a duration: {text[:20]!r}")
+    return int((hours * 60).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def _rating(element: Element, where: str) -> tuple[float | None, int]:
+    """``<penilaian rataRata="4.7" jumlah="1496"/>``; no element or no average means unrated."""
+    penilaian = element.find("penilaian")
+    if penilaian is None:
+        return None, 0
+    average = (penilaian.get("rataRata") or "").strip()
+    count = (penilaian.get("jumlah") or "0").strip()
+    if not count.isdigit():
+        raise MalformedPayload(f"{where}: <penilaian> jumlah is not a count: {count[:20]!r}")
+    if not average:
+        return None, int(count)
+    try:
+        rating = float(average)
+    except ValueError:
+        raise MalformedPayload(f"{where}: <penilaian> rataRata is not a number: {average[:20]!r}") from None
+    return rating, int(count)
+
+
+def _json_object(data: bytes, what: str) -> dict[str, Any]:
+    return expect_dict(load_json(data, what, MalformedDelivery), what)
+
+
+def _text(value: Any, what: str) -> str | None:
+    """An identifier or code from an event: text (or a number the platform sent
+    bare); empty or absent is None."""
+    if value is None:
+        return None
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    if not isinstance(value, str):
+        raise AdapterError(f"{what} is not text: {value!r}"[:200])
+    return value.strip() or None
+
+
+def _certificate(data: Mapping[str, Any]) -> Record:
+    number = _text(data.get("nomorSertifikat"), "data.nomorSertifikat")
+    if number is None:
+        raise AdapterError("kelulusan without data.nomorSertifikat (the certificate number)")
+    score = data.get("nilai")
+    if score is not None and (isinstance(score, bool) or not isinstance(score, int | float)):
+        raise AdapterError(f"data.nilai is not a number: {score!r}"[:200])
+    return {
+        "certificate_number": number,
+        "certificate_url": _text(data.get("tautanSertifikat"), "data.tautanSertifikat"),
+        "score": None if score is None else float(score),
+    }
+
+
+STAMPS = {"%Y%m%d": "YYYYMMDD", "%Y%m%d%H%M%S": "YYYYMMDDHHMMSS"}
+
+
+def _stamp(text: str, pattern: str, what: str, line_no: int) -> dt.datetime:
+    """A fixed-width digit stamp (strptime alone would accept ``2020630``)."""
+    shape = STAMPS[pattern]
+    if len(text) != len(shape) or not text.isdigit():
+        raise SettlementRefused(f"{what} {text[:20]!r} is not {shape}", line=line_no)
+    try:
+        return dt.datetime.strptime(text, pattern)
+    except ValueError:
+        raise SettlementRefused(f"{what} {text!r} is not a real date", line=line_no) from None
+
+
+def _settlement_amount(text: str, what: str, line_no: int) -> int:
+    if not AMOUNT.fullmatch(text):
+        raise SettlementRefused(f"{what} {text[:20]!r} is not an amount in rupiah", line=line_no)
+    try:
+        return whole_rupiah(text, what)
+    except AdapterError as exc:
+        raise SettlementRefused(exc.message, line=line_no) from None
+
+
+def _b64url_decode(part: bytes) -> bytes:
+    try:
+        return base64.urlsafe_b64decode(part + b"=" * (-len(part) % 4))
+    except (binascii.Error, ValueError):
+        raise AdapterError("JWS part is not base64url") from None
