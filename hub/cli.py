@@ -6,65 +6,20 @@ file and the fault, with a non-zero exit status.
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
 import os
 import signal
 import subprocess
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import click
-from flask import Flask
-from sqlalchemy.exc import OperationalError
 
-from adapters import AdapterError
-
-from .config import ConfigError
-from .crypto import NikHasher, SecretBox, SecretDecryptionError
-from .embedded_redis import EmbeddedRedisError
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-class CommandError(click.ClickException):
-    def show(self, file: Any = None) -> None:
-        click.echo(f"hub: {self.format_message()}", err=True)
-
-
-def friendly_errors(func: F) -> F:
-    """Known failures become one clear line instead of a traceback."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except (ConfigError, SecretDecryptionError, EmbeddedRedisError, AdapterError) as exc:
-            raise CommandError(str(exc)) from exc
-        except OperationalError as exc:
-            raise CommandError(f"the database is unreachable: {exc.orig or exc}") from exc
-
-    return wrapper  # type: ignore[return-value]
-
-
-def make_app(*, migrate: bool = True) -> Flask:
-    """The app for a command; brings the schema to the newest migration first
-    unless HUB_AUTO_MIGRATE=0 (then a schema behind it is an error)."""
-    from . import create_app
-    from . import migrate as migrations
-    from .db import db
-
-    app = create_app()
-    if migrate:
-        with app.app_context():
-            if not migrations.at_head(db.engine):
-                if not app.config["HUB"].auto_migrate:
-                    raise CommandError("the database schema is not at the newest migration: run `hub db upgrade`")
-                migrations.upgrade(db.engine)
-    return app
+from .cli_ingest import catalogue, normalize, orders
+from .cli_support import CommandError, file_arg, friendly_errors, make_app
+from .crypto import NikHasher, SecretBox
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -203,8 +158,6 @@ def db_current() -> None:
 
 # -- reference data ---------------------------------------------------------
 
-_file = click.Path(exists=True, dir_okay=False, readable=True, path_type=Path)
-
 
 def _report(report: Any) -> None:
     for line in report.refusal_lines():
@@ -220,7 +173,7 @@ def platforms() -> None:
 
 
 @platforms.command("load")
-@click.argument("file", type=_file)
+@click.argument("file", type=file_arg)
 @friendly_errors
 def platforms_load(file: Path) -> None:
     """Load platform connections from FILE (the format of credentials.json)."""
@@ -244,7 +197,7 @@ def participants() -> None:
 
 
 @participants.command("import")
-@click.argument("file", type=_file)
+@click.argument("file", type=file_arg)
 @friendly_errors
 def participants_import(file: Path) -> None:
     """Import participants from FILE (the format of participants.csv)."""
@@ -273,6 +226,11 @@ def balances(as_json: bool) -> None:
                 click.echo(json.dumps({"card_number": card, "balance_idr": balance}))
             else:
                 click.echo(f"{card}  Rp {balance:>13,}".replace(",", "."))
+
+
+main.add_command(normalize)
+main.add_command(catalogue)
+main.add_command(orders)
 
 
 def entry() -> None:  # pragma: no cover - console script shim

@@ -16,7 +16,7 @@ from urllib.parse import urlparse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from adapters import UnknownPlatform
+from adapters import Adapter, UnknownPlatform, get_adapter
 from adapters.registry import check_known
 
 from . import ledger
@@ -106,3 +106,16 @@ def connection_settings(platform: Platform, box: SecretBox) -> dict[str, Any]:
 
 def get_platform(session: Session, name: str) -> Platform | None:
     return session.scalar(select(Platform).where(Platform.name == name))
+
+
+class PlatformNotLoaded(LookupError):
+    pass
+
+
+def adapter_for(session: Session, name: str, box: SecretBox) -> Adapter:
+    """The adapter of a loaded platform over its connection (secrets decrypted)."""
+    check_known(name)
+    platform = get_platform(session, name)
+    if platform is None:
+        raise PlatformNotLoaded(f"platform {name!r} is not loaded: run `hub platforms load FILE` first")
+    return get_adapter(name, connection_settings(platform, box))

@@ -213,7 +213,7 @@ def verify_jws_rs256(token: bytes, jwks: Mapping[str, Any]) -> bytes:
     """Verify a compact JWS and return its payload bytes. Only RS256 is accepted
     (never ``none`` or an HMAC algorithm chosen by the sender)."""
     try:
-        text = token.decode("ascii").strip()
+        text = token.decode("ascii")
     except UnicodeDecodeError:
         raise SignatureInvalid("body is not a compact JWS") from None
     parts = text.split(".")

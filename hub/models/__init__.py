@@ -7,14 +7,17 @@ from .ledger import ACCOUNT_KINDS, LedgerAccount, LedgerPosting, LedgerTransacti
 from .order import FUNDING_STATES, Cancellation, Completion, Purchase
 from .participant import PARTICIPANT_STATUSES, Participant
 from .platform import Platform
+from .sync import SYNC_STATES, CatalogueSync, PollState, RejectedEvent
 
 __all__ = [
     "ACCOUNT_KINDS",
     "DELIVERY_STATES",
     "FUNDING_STATES",
     "PARTICIPANT_STATUSES",
+    "SYNC_STATES",
     "Base",
     "Cancellation",
+    "CatalogueSync",
     "Completion",
     "Course",
     "CourseRevision",
@@ -23,7 +26,9 @@ __all__ = [
     "LedgerTransaction",
     "Participant",
     "Platform",
+    "PollState",
     "Purchase",
+    "RejectedEvent",
     "UtcDateTime",
     "WebhookDelivery",
     "utcnow",

@@ -1,0 +1,91 @@
+"""Catalogue syncs over HTTP, by hand (``hub catalogue sync``) or as an RQ job
+per platform that schedules its next run after its interval
+(``catalogue_sync_interval_s`` in the platform's connection)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import Any
+
+from flask import Flask
+from rq.exceptions import NoSuchJobError
+from rq.job import Job
+from sqlalchemy import select
+
+from .catalogue import Progress, SyncOutcome, last_etag, run_sync
+from .crypto import SecretBox
+from .db import db
+from .models import Platform
+from .platforms import adapter_for
+from .queues import get_queue
+
+log = logging.getLogger(__name__)
+
+
+def sync_platform(app: Flask, name: str, progress: Progress | None = None) -> SyncOutcome:
+    with db.sessions() as session:
+        adapter = adapter_for(session, name, SecretBox(app.config["HUB"].secret_key))
+        platform = session.scalar(select(Platform).where(Platform.name == name))
+        assert platform is not None
+        etag = last_etag(session, platform)
+    first_cursor = adapter.catalogue_start()
+    if etag:
+        first_cursor = {**first_cursor, "etag": etag}
+    http = adapter.http_client()
+    try:
+        return run_sync(
+            db.transaction,
+            name,
+            adapter,
+            lambda cursor: adapter.fetch_catalogue_page(http, cursor),
+            source="api",
+            first_cursor=first_cursor,
+            progress=progress,
+        )
+    finally:
+        http.close()
+
+
+def job_id(name: str) -> str:
+    return f"catalogue-sync-{name}"
+
+
+def sync_job(name: str) -> dict[str, Any]:
+    """The RQ job: sync one platform, then schedule the next run."""
+    from .worker import job_app
+
+    app = job_app()
+    with app.app_context():
+        try:
+            outcome = sync_platform(app, name)
+            return {"platform": name, "status": outcome.sync.status, "courses": outcome.sync.courses}
+        finally:
+            schedule_next(app, name)
+
+
+def schedule_next(app: Flask, name: str) -> None:
+    with db.sessions() as session:
+        interval = session.scalar(select(Platform.catalogue_sync_interval_s).where(Platform.name == name))
+    if interval:
+        get_queue(app, "catalogue").enqueue_in(
+            dt.timedelta(seconds=interval), sync_job, name, job_id=job_id(name), job_timeout=3600
+        )
+
+
+def schedule_all(app: Flask) -> list[str]:
+    """Make sure every platform with an interval has its next sync scheduled (run when a worker starts)."""
+    scheduled = []
+    queue = get_queue(app, "catalogue")
+    with db.sessions() as session:
+        names = session.scalars(select(Platform.name).where(Platform.catalogue_sync_interval_s.is_not(None))).all()
+    for name in names:
+        try:
+            existing = Job.fetch(job_id(name), connection=queue.connection, serializer=queue.serializer)
+            if existing.get_status(refresh=True) in ("scheduled", "queued", "started"):
+                continue
+        except NoSuchJobError:
+            pass
+        queue.enqueue(sync_job, name, job_id=job_id(name), job_timeout=3600)
+        scheduled.append(name)
+    return scheduled
