@@ -46,4 +46,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     redis_ext.init_app(app)
     problems.init_app(app)
     app.register_blueprint(health.bp)
+
+    from webhooks import receiver
+
+    app.register_blueprint(receiver.bp)
     return app

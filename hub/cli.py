@@ -19,6 +19,7 @@ import click
 
 from .cli_ingest import catalogue, normalize, orders
 from .cli_support import CommandError, file_arg, friendly_errors, make_app
+from .cli_webhooks import orders_list, webhooks
 from .crypto import NikHasher, SecretBox
 
 
@@ -231,6 +232,8 @@ def balances(as_json: bool) -> None:
 main.add_command(normalize)
 main.add_command(catalogue)
 main.add_command(orders)
+main.add_command(webhooks)
+orders.add_command(orders_list)
 
 
 def entry() -> None:  # pragma: no cover - console script shim

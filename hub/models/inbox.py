@@ -28,6 +28,8 @@ class WebhookDelivery(Base):
     dedupe_key: Mapped[str] = mapped_column(String(300))
     headers: Mapped[dict[str, Any]] = mapped_column(JsonDoc)
     body: Mapped[bytes] = mapped_column(LargeBinary)
+    verified_body: Mapped[bytes | None] = mapped_column(LargeBinary)
+    """What the signature covers when it is not the body itself (a JWS's payload)."""
     body_sha256: Mapped[str] = mapped_column(String(64))
     received_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
     status: Mapped[str] = mapped_column(String(16), default="pending")

@@ -1,0 +1,25 @@
+"""keep what a delivery's signature covers when it is not the body (a JWS payload)
+
+Revision ID: 0003
+Revises: 0002
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0003"
+down_revision = "0002"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("webhook_deliveries") as batch_op:
+        batch_op.add_column(sa.Column("verified_body", sa.LargeBinary(), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("webhook_deliveries") as batch_op:
+        batch_op.drop_column("verified_body")

@@ -1,0 +1,142 @@
+"""Every saved delivery through the HTTP endpoint, at the moment it reached the hub."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import random
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import func, select
+
+from hub.db import db
+from hub.models import RejectedEvent, WebhookDelivery
+from tests import samples
+from tests.adapters.contract import at
+from tests.conftest import HubCli
+from webhooks.http_file import read_http_file
+from webhooks.jobs import process_pending_inline
+
+WEBHOOK_PLATFORMS = [p for p in samples.PLATFORMS if p != "maubelajarapa"]
+
+
+@pytest.fixture
+def loaded(hub_cli: HubCli) -> HubCli:
+    hub_cli("platforms", "load", samples.PLATFORMS_DIR / "credentials.json")
+    return hub_cli
+
+
+def post(app: Flask, client: FlaskClient, platform: str, name: str) -> tuple[int, dict[str, object], str]:
+    path = samples.samples(platform, "webhooks") / name
+    saved = read_http_file(path)
+    app.config["HUB_CLOCK"] = lambda: at(samples.received_at(platform)[name])
+    response = client.post(saved.path, data=saved.request.body, headers=dict(saved.request.headers))
+    return response.status_code, response.get_json(silent=True) or {}, response.mimetype
+
+
+def expected_status(name: str) -> set[int]:
+    if name == "bad-signature.http":
+        return {401}
+    if name.startswith("bad-"):
+        return {400}
+    return {200} if "repeat-of" in name else {202}
+
+
+@pytest.mark.parametrize("platform", WEBHOOK_PLATFORMS)
+def test_every_sample_is_accepted_duplicate_or_refused_as_named(
+    loaded: HubCli, app: Flask, client: FlaskClient, platform: str
+) -> None:
+    for path in samples.webhook_files(platform):
+        status, body, mimetype = post(app, client, platform, path.name)
+        assert status in expected_status(path.name), (path.name, status, body)
+        if status >= 400:
+            assert mimetype == "application/problem+json" and body["detail"], path.name
+    with app.app_context():
+        good = [p for p in samples.webhook_files(platform) if not p.name.startswith("bad-") and "repeat" not in p.name]
+        assert db.session.scalar(select(func.count()).select_from(WebhookDelivery)) == len(good)
+
+
+def orders_by_key(hub_cli: HubCli) -> dict[tuple[str, str], dict[str, object]]:
+    out = hub_cli("orders", "list", "--json").stdout
+    return {(row["platform"], row["order_id"]): row for row in map(json.loads, out.splitlines())}
+
+
+def replay_all(app: Flask, client: FlaskClient, order: list[tuple[str, str]]) -> None:
+    for platform, name in order:
+        post(app, client, platform, name)
+    with app.app_context():
+        process_pending_inline(app)
+
+
+def all_deliveries() -> list[tuple[str, str]]:
+    return [(p, f.name) for p in WEBHOOK_PLATFORMS for f in samples.webhook_files(p)]
+
+
+def test_after_every_delivery_each_expected_order_is_there_with_its_completion(
+    loaded: HubCli, app: Flask, client: FlaskClient
+) -> None:
+    replay_all(app, client, all_deliveries())
+    loaded("orders", "poll", "maubelajarapa", *sorted(samples.samples("maubelajarapa", "orders").glob("page-*.json")))
+    got = orders_by_key(loaded)
+    for order in samples.expected()["orders"]:
+        mine = got[(order["platform"], order["order_id"])]
+        assert mine["completed"] == order["completed"], order["order_id"]
+        assert mine["refunded"] == order["refunded"], order["order_id"]
+        assert mine["amount_idr"] == order["amount_idr"]
+    with app.app_context():
+        rejected = db.session.scalars(select(RejectedEvent)).all()
+        assert len(rejected) == 1 and rejected[0].delivery_id is not None  # sekolahmu's broken event, alone
+
+
+def test_out_of_order_duplicated_and_interleaved_deliveries_end_the_same(
+    loaded: HubCli, app: Flask, client: FlaskClient
+) -> None:
+    good = [d for d in all_deliveries() if not d[1].startswith("bad-")]
+    shuffled = good + random.Random(7).sample(good, len(good) // 3)  # some delivered twice
+    random.Random(11).shuffle(shuffled)
+    replay_all(app, client, shuffled)
+    in_any_order = orders_by_key(loaded)
+    assert len(in_any_order) == len([o for o in samples.expected()["orders"] if o["platform"] != "maubelajarapa"])
+    for order in samples.expected()["orders"]:
+        if order["platform"] == "maubelajarapa":
+            continue
+        mine = in_any_order[(order["platform"], order["order_id"])]
+        assert (mine["completed"], mine["refunded"]) == (order["completed"], order["refunded"])
+
+
+def test_redis_down_still_accepts_and_stores_everything(hub_env: dict[str, str], loaded: HubCli) -> None:
+    from hub import create_app
+
+    app = create_app({**hub_env, "REDIS_URL": "redis://127.0.0.1:1/0", "TESTING": True})
+    client = app.test_client()
+    names = [f.name for f in samples.webhook_files("tokopedia") if not f.name.startswith("bad-")]
+    statuses = [post(app, client, "tokopedia", name)[0] for name in names]
+    assert all(status in (200, 202) for status in statuses)
+    with app.app_context():
+        pending = db.session.scalar(
+            select(func.count()).select_from(WebhookDelivery).where(WebhookDelivery.status == "pending")
+        )
+        assert pending == len([n for n in names if "repeat" not in n])
+
+
+def test_a_body_over_one_mebibyte_is_refused_413(loaded: HubCli, client: FlaskClient) -> None:
+    response = client.post("/webhooks/tokopedia", data=b"x" * (1024 * 1024 + 1))
+    assert response.status_code == 413 and response.mimetype == "application/problem+json"
+
+
+def test_an_unknown_platform_is_404(loaded: HubCli, client: FlaskClient) -> None:
+    response = client.post("/webhooks/nosuch", data=b"{}")
+    assert response.status_code == 404 and response.mimetype == "application/problem+json"
+    assert client.post("/webhooks/maubelajarapa", data=b"{}").status_code == 404
+
+
+def test_a_stale_delivery_is_refused_against_the_hubs_clock(loaded: HubCli, app: Flask, client: FlaskClient) -> None:
+    name = "002-purchase.http"
+    saved = read_http_file(samples.samples("ruangguru", "webhooks") / name)
+    app.config["HUB_CLOCK"] = lambda: at(samples.received_at("ruangguru")[name]) + dt.timedelta(minutes=6)
+    response = client.post(saved.path, data=saved.request.body, headers=dict(saved.request.headers))
+    assert response.status_code == 400 and response.get_json()["type"].endswith("stale-timestamp")
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(WebhookDelivery)) == 0  # registers nothing

@@ -1,0 +1,76 @@
+"""The RQ job that processes one stored delivery, and how deliveries get to it."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import redis
+from flask import Flask
+from rq import Retry
+
+from hub.crypto import SecretBox
+from hub.db import db
+from hub.models import WebhookDelivery
+from hub.queues import get_queue
+
+from .processing import pending_ids, process_delivery
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 5
+RETRY = Retry(max=MAX_ATTEMPTS - 1, interval=[10, 60, 300, 900])
+
+
+def run_delivery(app: Flask, delivery_id: int) -> dict[str, Any]:
+    """Process one delivery in its own transaction; record a failure on the delivery."""
+    box = SecretBox(app.config["HUB"].secret_key)
+    try:
+        with db.transaction() as session:
+            result = process_delivery(session, delivery_id, box)
+    except Exception as exc:
+        with db.transaction() as session:
+            delivery = session.get(WebhookDelivery, delivery_id)
+            if delivery is not None:
+                delivery.attempts += 1
+                delivery.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+                if delivery.attempts >= MAX_ATTEMPTS:
+                    delivery.status = "failed"
+        raise
+    if result is None:
+        return {"delivery": delivery_id, "skipped": "already processed"}
+    return {"delivery": delivery_id, "applied": result.applied, "duplicates": result.duplicates,
+            "rejected": len(result.rejected)}  # fmt: skip
+
+
+def process_job(delivery_id: int) -> dict[str, Any]:
+    from hub.worker import job_app
+
+    app = job_app()
+    with app.app_context():
+        return run_delivery(app, delivery_id)
+
+
+def enqueue(app: Flask, delivery_id: int) -> bool:
+    """Queue the delivery's processing; False when Redis is unreachable (the sweeper will)."""
+    try:
+        get_queue(app, "webhooks").enqueue(
+            process_job, delivery_id, job_id=f"delivery-{delivery_id}", retry=RETRY, job_timeout=300
+        )
+    except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
+        log.warning("delivery %s stored but not queued (%s); the sweeper will queue it", delivery_id, exc)
+        return False
+    return True
+
+
+def process_pending_inline(app: Flask) -> int:
+    """Process every pending delivery in this process, through the same job code."""
+    done = 0
+    while True:
+        with db.sessions() as session:
+            ids = pending_ids(session)
+        if not ids:
+            return done
+        for delivery_id in ids:
+            run_delivery(app, delivery_id)
+            done += 1
