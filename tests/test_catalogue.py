@@ -153,9 +153,7 @@ def test_a_live_sync_that_fails_midway_keeps_its_pages_and_resumes_from_the_last
     assert course_counts(app, "tokopedia")[0] == total
 
 
-def test_a_platform_with_an_interval_gets_a_scheduled_sync_job(
-    loaded: HubCli, app: Flask, tmp_path: Path
-) -> None:
+def test_a_platform_with_an_interval_gets_a_scheduled_sync_job(loaded: HubCli, app: Flask, tmp_path: Path) -> None:
     from rq import SimpleWorker
     from rq.registry import ScheduledJobRegistry
 
