@@ -54,6 +54,48 @@ def webhooks_replay(platform: str, folder: Path) -> None:
         process_pending_inline(app)
 
 
+@webhooks.command("failed")
+@click.option("--json", "as_json", is_flag=True, help="one JSON object a line")
+@friendly_errors
+def webhooks_failed(as_json: bool) -> None:
+    """Deliveries that kept failing after their retries, with their error."""
+    from sqlalchemy import select
+
+    from schemas import utc_iso
+
+    from .models import Platform, WebhookDelivery
+
+    app = make_app()
+    with app.app_context(), db.sessions() as session:
+        query = (
+            select(WebhookDelivery, Platform.name)
+            .join(Platform, Platform.id == WebhookDelivery.platform_id)
+            .where(WebhookDelivery.status == "failed")
+            .order_by(WebhookDelivery.received_at)
+        )
+        for delivery, name in session.execute(query):
+            row = {"id": delivery.id, "platform": name, "delivery": delivery.dedupe_key,
+                   "received_at": utc_iso(delivery.received_at), "attempts": delivery.attempts,
+                   "error": delivery.last_error}  # fmt: skip
+            click.echo(json.dumps(row) if as_json else f"{delivery.id}  {name}  {row['received_at']}  {row['error']}")
+
+
+@webhooks.command("retry")
+@click.argument("delivery_id", type=int)
+@friendly_errors
+def webhooks_retry(delivery_id: int) -> None:
+    """Run a failed delivery again now."""
+    from webhooks.jobs import retry_delivery
+
+    app = make_app()
+    with app.app_context():
+        try:
+            outcome = retry_delivery(app, delivery_id)
+        except LookupError as exc:
+            raise CommandError(str(exc)) from exc
+    click.echo(json.dumps(outcome))
+
+
 @click.command("list")
 @click.option("--json", "as_json", is_flag=True, help="one JSON object a line")
 @friendly_errors

@@ -30,14 +30,20 @@ def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
     cursor.close()
 
 
+def _sqlite_begin(conn: Any) -> None:
+    """A unit of work takes the write lock at its start (BEGIN IMMEDIATE), so
+    concurrent writers queue on the busy timeout instead of failing on a lock
+    upgrade; read-only sessions begin deferred and never block writers."""
+    mode = conn.get_execution_options().get("sqlite_begin", "IMMEDIATE")
+    conn.exec_driver_sql(f"BEGIN {mode}")
+
+
 def make_engine(url: str | URL, **kwargs: Any) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         engine = create_engine(parsed, connect_args={"timeout": 30}, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
-        # Take the write lock at the start of every transaction, so concurrent
-        # writers queue on the busy timeout instead of failing on lock upgrade.
-        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
+        event.listen(engine, "begin", _sqlite_begin)
         return engine
     return create_engine(parsed, pool_pre_ping=True, **kwargs)
 
@@ -45,7 +51,8 @@ def make_engine(url: str | URL, **kwargs: Any) -> Engine:
 class _State:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self.sessions = sessionmaker(engine, expire_on_commit=False)
+        self.writer = sessionmaker(engine, expire_on_commit=False)
+        self.reader = sessionmaker(engine.execution_options(sqlite_begin="DEFERRED"), expire_on_commit=False)
 
 
 class Database:
@@ -67,11 +74,12 @@ class Database:
 
     @property
     def sessions(self) -> sessionmaker[Session]:
-        return self._state().sessions
+        """Sessions for reading (on SQLite they never hold the write lock)."""
+        return self._state().reader
 
     @property
     def session(self) -> Session:
-        """The session of the current app context (created on first use)."""
+        """The reading session of the current app context (created on first use)."""
         if "hub_session" not in g:
             g.hub_session = self.sessions()
         session: Session = g.hub_session
@@ -88,7 +96,7 @@ class Database:
     @contextmanager
     def transaction(self) -> Iterator[Session]:
         """A new session in one transaction: committed when the block ends, rolled back on error."""
-        with self.sessions.begin() as session:
+        with self._state().writer.begin() as session:
             yield session
 
     @property

@@ -26,9 +26,12 @@ def job_app() -> Flask:
 
 def run_worker(app: Flask, *, burst: bool = False, with_scheduler: bool = True) -> bool:
     app_redis(app).start_embedded()
+    from webhooks.jobs import start_sweeper
+
     from .catalogue_jobs import schedule_all
 
     with app.app_context():
         schedule_all(app)
+        start_sweeper(app)
     worker = Worker(all_queues(app), connection=app_redis(app).client(), serializer=SERIALIZER)
     return worker.work(burst=burst, with_scheduler=with_scheduler, logging_level="INFO")

@@ -140,3 +140,54 @@ def test_a_stale_delivery_is_refused_against_the_hubs_clock(loaded: HubCli, app:
     assert response.status_code == 400 and response.get_json()["type"].endswith("stale-timestamp")
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(WebhookDelivery)) == 0  # registers nothing
+
+
+def test_deliveries_stored_while_redis_was_down_are_processed_once_it_is_back(
+    hub_env: dict[str, str], loaded: HubCli, app: Flask
+) -> None:
+    from rq import SimpleWorker
+
+    from hub import create_app
+    from hub.queues import SERIALIZER, get_queue
+    from webhooks.jobs import sweep
+
+    down = create_app({**hub_env, "REDIS_URL": "redis://127.0.0.1:1/0", "TESTING": True})
+    names = [f.name for f in samples.webhook_files("tokopedia") if not f.name.startswith("bad-")]
+    for name in names:
+        post(down, down.test_client(), "tokopedia", name)
+    with app.app_context():  # the same hub with its Redis back
+        assert sweep(app, older_than=dt.timedelta(0)) == len([n for n in names if "repeat" not in n])
+        assert sweep(app, older_than=dt.timedelta(0)) == 0  # already queued: not twice
+        queue = get_queue(app, "webhooks")
+        SimpleWorker([queue], connection=queue.connection, serializer=SERIALIZER).work(burst=True)
+        statuses = db.session.scalars(select(WebhookDelivery.status)).all()
+    assert set(statuses) == {"processed"}
+    got = orders_by_key(loaded)
+    assert len(got) == len([o for o in samples.expected()["orders"] if o["platform"] == "tokopedia"])
+
+
+def test_a_delivery_that_keeps_failing_is_listed_and_can_be_retried(
+    loaded: HubCli, app: Flask, client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import webhooks.jobs
+    import webhooks.processing
+    from webhooks.jobs import MAX_ATTEMPTS, run_delivery
+
+    post(app, client, "tokopedia", "001-purchase.http")
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("database hiccup")
+
+    monkeypatch.setattr(webhooks.jobs, "process_delivery", broken)
+    with app.app_context():
+        delivery_id = db.session.scalar(select(WebhookDelivery.id))
+        assert delivery_id is not None
+        for _ in range(MAX_ATTEMPTS):
+            with pytest.raises(RuntimeError):
+                run_delivery(app, delivery_id)
+    failed = loaded("webhooks", "failed", "--json").stdout.splitlines()
+    assert len(failed) == 1 and json.loads(failed[0])["error"] == "RuntimeError: database hiccup"
+    monkeypatch.setattr(webhooks.jobs, "process_delivery", webhooks.processing.process_delivery)
+    assert json.loads(loaded("webhooks", "retry", delivery_id).stdout)["applied"] == 1
+    assert loaded("webhooks", "failed", "--json").stdout == ""
+    assert loaded("webhooks", "retry", delivery_id, expect=1).stderr.startswith("hub: delivery")

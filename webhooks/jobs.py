@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from typing import Any
 
 import redis
 from flask import Flask
 from rq import Retry
+from rq.exceptions import NoSuchJobError
+from rq.job import Job
+from sqlalchemy import select
 
 from hub.crypto import SecretBox
 from hub.db import db
-from hub.models import WebhookDelivery
+from hub.models import WebhookDelivery, utcnow
 from hub.queues import get_queue
 
 from .processing import pending_ids, process_delivery
@@ -74,3 +78,67 @@ def process_pending_inline(app: Flask) -> int:
         for delivery_id in ids:
             run_delivery(app, delivery_id)
             done += 1
+
+
+SWEEP_EVERY = dt.timedelta(minutes=1)
+SWEEP_JOB_ID = "webhooks-sweeper"
+
+
+def sweep(app: Flask, older_than: dt.timedelta = dt.timedelta(seconds=30)) -> int:
+    """Queue every delivery stored but not processed (Redis was down when it
+    arrived, or its job was lost); the job id makes a second queueing a no-op."""
+    cutoff = utcnow() - older_than
+    queued = 0
+    with db.sessions() as session:
+        ids = session.scalars(
+            select(WebhookDelivery.id)
+            .where(WebhookDelivery.status == "pending", WebhookDelivery.received_at <= cutoff)
+            .order_by(WebhookDelivery.received_at)
+        ).all()
+    queue = get_queue(app, "webhooks")
+    for delivery_id in ids:
+        job_id = f"delivery-{delivery_id}"
+        try:
+            existing = Job.fetch(job_id, connection=queue.connection, serializer=queue.serializer)
+            if existing.get_status(refresh=True) in ("queued", "started", "scheduled", "deferred"):
+                continue
+        except NoSuchJobError:
+            pass
+        if enqueue(app, delivery_id):
+            queued += 1
+    return queued
+
+
+def sweeper_job() -> int:
+    """The RQ job: sweep, then schedule the next sweep a minute later."""
+    from hub.worker import job_app
+
+    app = job_app()
+    with app.app_context():
+        try:
+            return sweep(app)
+        finally:
+            get_queue(app, "webhooks").enqueue_in(SWEEP_EVERY, sweeper_job, job_id=SWEEP_JOB_ID)
+
+
+def start_sweeper(app: Flask) -> int:
+    """Sweep now (a worker is starting) and keep sweeping every minute."""
+    queued = sweep(app, older_than=dt.timedelta(0))
+    queue = get_queue(app, "webhooks")
+    try:
+        Job.fetch(SWEEP_JOB_ID, connection=queue.connection, serializer=queue.serializer)
+    except NoSuchJobError:
+        queue.enqueue_in(SWEEP_EVERY, sweeper_job, job_id=SWEEP_JOB_ID)
+    return queued
+
+
+def retry_delivery(app: Flask, delivery_id: int) -> dict[str, Any]:
+    """Run a failed delivery again, now, through the same job code."""
+    with db.transaction() as session:
+        delivery = session.get(WebhookDelivery, delivery_id)
+        if delivery is None:
+            raise LookupError(f"no delivery {delivery_id}")
+        if delivery.status == "processed":
+            raise LookupError(f"delivery {delivery_id} was already processed")
+        delivery.status, delivery.attempts = "pending", 0
+    return run_delivery(app, delivery_id)
