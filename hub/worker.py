@@ -10,18 +10,20 @@ from rq import Worker
 from .queues import SERIALIZER, all_queues
 from .redis_ext import app_redis
 
-_apps: dict[int, Flask] = {}
+_apps: dict[tuple[int, tuple[str | None, ...]], Flask] = {}
 
 
 def job_app() -> Flask:
-    """The app of this process for jobs (RQ forks a work horse per job, so keyed by pid)."""
-    pid = os.getpid()
-    if pid not in _apps:
-        from . import create_app
+    """The app jobs run in: one per process (RQ forks a work horse per job)
+    and configuration (the environment names the hub's database and Redis)."""
+    from . import create_app
+    from .config import ENV_NAMES
 
+    key = (os.getpid(), tuple(os.environ.get(name) for name in ENV_NAMES))
+    if key not in _apps:
         _apps.clear()
-        _apps[pid] = create_app()
-    return _apps[pid]
+        _apps[key] = create_app()
+    return _apps[key]
 
 
 def run_worker(app: Flask, *, burst: bool = False, with_scheduler: bool = True) -> bool:
