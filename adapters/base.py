@@ -184,9 +184,11 @@ class Adapter:
 
 
 def load_json(body: bytes, what: str, error: type[AdapterError] = MalformedPayload) -> Any:
+    """A platform's JSON document; anything ``json.loads`` refuses (not UTF-8, not JSON,
+    an integer too long to convert, nesting too deep for the parser) raises ``error``."""
     try:
         return json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
         raise error(f"{what} is not valid JSON: {exc}") from exc
     except RecursionError:
         raise error(f"{what} is nested too deeply to be a platform's JSON") from None
@@ -196,6 +198,11 @@ def expect_dict(value: Any, what: str, error: type[AdapterError] = MalformedDeli
     if not isinstance(value, dict):
         raise error(f"{what} must be a JSON object")
     return value
+
+
+def load_json_object(body: bytes, what: str, error: type[AdapterError]) -> dict[str, Any]:
+    """A JSON document that must be an object (a page, a delivery body); ``error`` otherwise."""
+    return expect_dict(load_json(body, what, error), what, error)
 
 
 def whole_rupiah(value: Any, what: str = "amount") -> int:
@@ -227,14 +234,27 @@ def wib(naive: dt.datetime) -> dt.datetime:
     return naive.replace(tzinfo=WIB) if naive.tzinfo is None else naive
 
 
-def iso_instant(value: Any, what: str) -> dt.datetime:
-    """An ISO 8601 time; one without an offset is WIB."""
+def iso_instant(value: Any, what: str, *, zone: dt.tzinfo = WIB) -> dt.datetime:
+    """An ISO 8601 time; one without an offset is in ``zone``: WIB, unless the
+    platform documents the field in another zone."""
     if not isinstance(value, str):
         raise AdapterError(f"{what} is not a time: {value!r}")
     try:
-        return wib(dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00")))
+        parsed = dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
     except ValueError:
         raise AdapterError(f"{what} is not an ISO 8601 time: {value[:40]!r}") from None
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=zone)
+
+
+def wib_time(value: Any, what: str, fmt: str, shape: str) -> dt.datetime:
+    """A WIB time written in the platform's ``fmt`` (a ``strptime`` format that
+    ``shape``, such as ``DD/MM/YYYY HH:MM``, spells out in the message)."""
+    if not isinstance(value, str):
+        raise AdapterError(f"{what} is not a time: {value!r}")
+    try:
+        return wib(dt.datetime.strptime(value.strip(), fmt))
+    except ValueError:
+        raise AdapterError(f"{what} is not a {shape} time: {value[:40]!r}") from None
 
 
 def epoch_instant(value: Any, what: str, *, millis: bool = False) -> dt.datetime:

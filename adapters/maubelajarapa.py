@@ -25,17 +25,18 @@ from typing import Any
 from urllib.parse import urlencode
 
 from .base import (
-    WIB,
     Adapter,
     CataloguePage,
     Record,
     SettlementFile,
     expect_dict,
     iso_instant,
-    load_json,
+    load_json_object,
     whole_rupiah,
+    wib,
 )
 from .errors import AdapterError, MalformedPayload, SettlementRefused
+from .fields import check_header, choice, optional_id, optional_number
 from .http import Basic, HttpClient
 
 CATALOGUE_COLUMNS = (
@@ -109,10 +110,10 @@ class MaubelajarapaAdapter(Adapter):
                 "category": _required(row, "category"),
                 "price_idr": list_price if sale_price is None else sale_price,
                 "duration_minutes": duration_minutes(row["duration"]),
-                "mode": _lookup(MODES, row["format"].strip().lower(), "format"),
+                "mode": choice(MODES, row["format"].strip().lower(), "format"),
                 "rating": _rating(row["rating"]),
                 "rating_count": _count(row["rating_count"], "rating_count"),
-                "active": _lookup(AVAILABILITY, row["availability"].strip().lower(), "availability"),
+                "active": choice(AVAILABILITY, row["availability"].strip().lower(), "availability"),
                 "url": row["link"].strip() or None,
                 # ``YYYY-MM-DD``: ISO 8601 reads a date alone as 00:00, and no offset is WIB.
                 "updated_at": iso_instant(row["updated_at"], "updated_at"),
@@ -155,7 +156,7 @@ class MaubelajarapaAdapter(Adapter):
 
     def parse_orders_page(self, body: bytes) -> tuple[list[dict[str, Any]], int | None]:
         """``{"orders": [...], "next_page": N | null}``."""
-        document = expect_dict(load_json(body, "orders page"), "orders page", MalformedPayload)
+        document = load_json_object(body, "orders page", MalformedPayload)
         orders = document.get("orders")
         if not isinstance(orders, list):
             raise MalformedPayload("orders page has no orders list")
@@ -174,7 +175,7 @@ class MaubelajarapaAdapter(Adapter):
         cancellation once REFUNDED (at ``refunded_at``), a completion once
         ``completion`` is set. Raises AdapterError naming the order and the fault."""
         order = expect_dict(order, "order", AdapterError)
-        order_no = _text(order.get("order_no"), "order_no")
+        order_no = optional_id(order.get("order_no"), "order_no")
         if order_no is None:
             raise AdapterError("order has no order_no")
         try:
@@ -190,9 +191,9 @@ class MaubelajarapaAdapter(Adapter):
         common: Record = {
             "platform": self.name,
             "order_id": order_no,
-            "course_external_id": _text(order.get("course_id"), "course_id"),
-            "card_number": _text(order.get("card_number"), "card_number"),
-            "voucher_code": _text(order.get("voucher"), "voucher"),
+            "course_external_id": optional_id(order.get("course_id"), "course_id"),
+            "card_number": optional_id(order.get("card_number"), "card_number"),
+            "voucher_code": optional_id(order.get("voucher"), "voucher"),
             "amount_idr": None if amount is None else rupiah(amount, "amount"),
             "certificate_number": None,
             "certificate_url": None,
@@ -233,9 +234,9 @@ class MaubelajarapaAdapter(Adapter):
             raise SettlementRefused("empty file: no header", line=1)
         lines: list[tuple[int, Record]] = []
         for line_no, raw_row in enumerate(rows, start=1):
-            text = _settlement_text(raw_row, line_no)
+            text = _row_text(raw_row, line_no)
             if line_no == 1:
-                _settlement_header(text)
+                check_header(text.split("\t"), SETTLEMENT_COLUMNS, name or "settlement", "\t")
             elif text.strip():
                 lines.append((line_no, self._claim(text, line_no)))
         return SettlementFile(lines=lines, period_end=None)
@@ -298,9 +299,7 @@ def duration_minutes(text: str) -> int:
 def _since(updated_since: dt.datetime | str) -> str:
     if isinstance(updated_since, str):
         updated_since = iso_instant(updated_since, "updated_since")
-    if updated_since.tzinfo is None:
-        updated_since = updated_since.replace(tzinfo=WIB)
-    return updated_since.isoformat()
+    return wib(updated_since).isoformat()
 
 
 def _event(common: Record, kind: str, occurred_at: dt.datetime) -> Record:
@@ -308,25 +307,12 @@ def _event(common: Record, kind: str, occurred_at: dt.datetime) -> Record:
 
 
 def _certificate(completion: Mapping[str, Any]) -> Record:
-    score = completion.get("score")
-    if score is not None and (isinstance(score, bool) or not isinstance(score, int | float)):
-        raise AdapterError(f"completion.score is not a number: {score!r}"[:200])
+    score = optional_number(completion.get("score"), "completion.score")
     return {
-        "certificate_number": _text(completion.get("certificate_no"), "completion.certificate_no"),
-        "certificate_url": _text(completion.get("certificate_url"), "completion.certificate_url"),
-        "score": None if score is None else float(score),
+        "certificate_number": optional_id(completion.get("certificate_no"), "completion.certificate_no"),
+        "certificate_url": optional_id(completion.get("certificate_url"), "completion.certificate_url"),
+        "score": score,
     }
-
-
-def _text(value: Any, what: str) -> str | None:
-    """An identifier or code: text (or a bare number); empty or absent is None."""
-    if value is None:
-        return None
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    if not isinstance(value, str):
-        raise AdapterError(f"{what} is not text: {value!r}"[:200])
-    return value.strip() or None
 
 
 def _decode(body: bytes, what: str, error: type[AdapterError]) -> str:
@@ -342,13 +328,6 @@ def _required(row: Mapping[str, str], column: str) -> str:
     if not value:
         raise AdapterError(f"{column} is empty")
     return value
-
-
-def _lookup(table: Mapping[str, Any], value: str, column: str) -> Any:
-    try:
-        return table[value]
-    except KeyError:
-        raise AdapterError(f"unknown {column} {value[:40]!r}; expected one of {', '.join(table)}") from None
 
 
 def _rating(text: str) -> float | None:
@@ -369,7 +348,7 @@ def _count(text: str, column: str) -> int:
     return int(text)
 
 
-def _settlement_text(raw_row: bytes, line_no: int) -> str:
+def _row_text(raw_row: bytes, line_no: int) -> str:
     raw_row = raw_row.removesuffix(b"\r")
     if line_no == 1:
         raw_row = raw_row.removeprefix(b"\xef\xbb\xbf")
@@ -377,9 +356,3 @@ def _settlement_text(raw_row: bytes, line_no: int) -> str:
         return raw_row.decode("utf-8")
     except UnicodeDecodeError:
         raise SettlementRefused("not UTF-8 text", line=line_no) from None
-
-
-def _settlement_header(text: str) -> None:
-    columns = tuple(column.strip() for column in text.split("\t"))
-    if columns != SETTLEMENT_COLUMNS:
-        raise SettlementRefused(f"header must be {' '.join(SETTLEMENT_COLUMNS)} (tab-separated)", line=1)

@@ -20,7 +20,14 @@ from typing import Any
 from openpyxl import load_workbook
 from openpyxl.utils.datetime import from_excel
 
-from webhooks.signatures import verify_standard_webhooks
+from webhooks.signatures import (
+    sign_standard_webhook,
+    standard_envelope,
+    standard_event,
+    standard_headers,
+    standard_webhook_secrets,
+    verify_standard_webhooks,
+)
 
 from .base import (
     WIB,
@@ -32,18 +39,23 @@ from .base import (
     WebhookRequest,
     expect_dict,
     iso_instant,
+    load_json_object,
     whole_rupiah,
     wib,
 )
 from .errors import AdapterError, MalformedPayload, SettlementRefused
-from .http import HttpClient, QueryApiKey
-from .ruangguru import (  # the Standard Webhooks scheme both platforms use
-    load_json_safely,
-    sign_standard_webhook,
-    standard_envelope,
-    standard_headers,
-    standard_webhook_secrets,
+from .fields import (
+    choice,
+    count,
+    flag,
+    float_if_number,
+    optional_number,
+    required,
+    string_as_sent,
+    text,
+    whole_number,
 )
+from .http import HttpClient, QueryApiKey
 
 MODES = {"mandiri": "self_paced", "webinar": "live_online", "tatap_muka": "offline"}
 
@@ -119,7 +131,7 @@ class PijarmahirAdapter(Adapter):
 
     def parse_catalogue(self, body: bytes, name: str = "") -> CataloguePage:
         what = name or "catalogue"
-        doc = expect_dict(load_json_safely(body, what, MalformedPayload), what, MalformedPayload)
+        doc = load_json_object(body, what, MalformedPayload)
         items = doc.get("pelatihan")
         if not isinstance(items, list):
             raise MalformedPayload(f"{what}: pelatihan must be a list")
@@ -136,16 +148,16 @@ class PijarmahirAdapter(Adapter):
             return {
                 "platform": self.name,
                 "external_id": _identifier(course.get("kode"), "kode"),
-                "title": _text(course.get("judul"), "judul"),
-                "institution": _text(course.get("lembaga"), "lembaga"),
-                "category": _text(course.get("kategori"), "kategori"),
+                "title": text(course.get("judul"), "judul", strip=False),
+                "institution": text(course.get("lembaga"), "lembaga", strip=False),
+                "category": text(course.get("kategori"), "kategori", strip=False),
                 "price_idr": rupiah_from_sen(course.get("harga_sen"), "harga_sen"),
-                "duration_minutes": _whole(course.get("durasi_menit"), "durasi_menit"),
-                "mode": _mode(course.get("metode")),
-                "rating": _rating(rating.get("rata_rata"), "penilaian.rata_rata"),
-                "rating_count": _whole(_or_zero(rating.get("jumlah")), "penilaian.jumlah"),
-                "active": _flag(course.get("aktif"), "aktif"),
-                "url": _optional_text(course.get("tautan"), "tautan"),
+                "duration_minutes": whole_number(course.get("durasi_menit"), "durasi_menit", allow_negative=False),
+                "mode": choice(MODES, course.get("metode"), "metode"),
+                "rating": optional_number(rating.get("rata_rata"), "penilaian.rata_rata"),
+                "rating_count": count(rating.get("jumlah"), "penilaian.jumlah", allow_negative=False),
+                "active": flag(course.get("aktif"), "aktif"),
+                "url": string_as_sent(course.get("tautan"), "tautan"),
                 "updated_at": iso_instant(course.get("diperbarui"), "diperbarui"),
                 "raw": course,
             }
@@ -163,12 +175,7 @@ class PijarmahirAdapter(Adapter):
         return standard_envelope(request, verified)
 
     def normalize_event(self, raw_event: Any, envelope: Envelope) -> Record:
-        event = expect_dict(raw_event, "event", AdapterError)
-        kind = _event_kind(event.get("type"))
-        occurred_at = iso_instant(event.get("timestamp"), "timestamp")
-        data = expect_dict(event.get("data"), "data", AdapterError)
-        if not envelope.delivery_id:
-            raise AdapterError("the delivery has no webhook-id to identify its event")
+        kind, occurred_at, data = standard_event(raw_event, envelope, EVENT_KINDS)
         amount = data.get("nominal_sen")
         certificate: Mapping[str, Any] = {}
         if kind == "completion" and data.get("sertifikat") is not None:
@@ -184,9 +191,9 @@ class PijarmahirAdapter(Adapter):
             "amount_idr": None if amount is None else rupiah_from_sen(amount, "data.nominal_sen"),
             "occurred_at": occurred_at,
             "certificate_number": _optional_identifier(certificate.get("nomor"), "data.sertifikat.nomor"),
-            "certificate_url": _optional_text(certificate.get("tautan"), "data.sertifikat.tautan"),
-            "score": _score(data.get("nilai")) if kind == "completion" else None,
-            "raw": event,
+            "certificate_url": string_as_sent(certificate.get("tautan"), "data.sertifikat.tautan"),
+            "score": float_if_number(data.get("nilai")) if kind == "completion" else None,
+            "raw": raw_event,
         }
 
     def sign_webhook(self, body: bytes, now: dt.datetime, delivery_id: str | None = None) -> WebhookRequest:
@@ -242,7 +249,7 @@ class PijarmahirAdapter(Adapter):
                 "card_number": _optional_identifier(card, HEADER[2]),
                 "voucher_code": _optional_identifier(voucher, HEADER[3]),
                 "paid_at": excel_instant(paid, HEADER[4], epoch),
-                "amount_idr": whole_rupiah(_required(amount, HEADER[5]), HEADER[5]),
+                "amount_idr": whole_rupiah(required(amount, HEADER[5]), HEADER[5]),
                 "raw": dict(zip(HEADER, (_plain(value) for value in cells), strict=False)),
             }
         except AdapterError as exc:
@@ -335,48 +342,11 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _required(value: Any, what: str) -> Any:
-    if value is None:
-        raise AdapterError(f"{what} is missing")
-    return value
-
-
 # -- field readers ---------------------------------------------------------------
 
 
-def _mode(value: Any) -> str:
-    try:
-        return MODES[value]
-    except (KeyError, TypeError):
-        raise AdapterError(f"metode must be one of {', '.join(MODES)}, not {str(value)[:40]!r}") from None
-
-
-def _event_kind(value: Any) -> str:
-    try:
-        return EVENT_KINDS[value]
-    except (KeyError, TypeError):
-        raise AdapterError(f"unknown event type {str(value)[:60]!r}") from None
-
-
-def _text(value: Any, what: str) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise AdapterError(f"{what} must be non-empty text")
-    return value
-
-
-def _optional_text(value: Any, what: str) -> str | None:
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise AdapterError(f"{what} must be text")
-    return value
-
-
 def _identifier(value: Any, what: str) -> str:
-    found = _optional_identifier(value, what)
-    if found is None:
-        raise AdapterError(f"{what} is missing")
-    return found
+    return required(_optional_identifier(value, what), what)
 
 
 def _optional_identifier(value: Any, what: str) -> str | None:
@@ -391,36 +361,3 @@ def _optional_identifier(value: Any, what: str) -> str | None:
     if not isinstance(value, str):
         raise AdapterError(f"{what} must be text, not {str(value)[:40]!r}")
     return value.strip()
-
-
-def _whole(value: Any, what: str) -> int:
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise AdapterError(f"{what} must be a whole number, not {str(value)[:40]!r}")
-    return value
-
-
-def _or_zero(value: Any) -> Any:
-    return 0 if value is None else value
-
-
-def _flag(value: Any, what: str) -> bool:
-    if not isinstance(value, bool):
-        raise AdapterError(f"{what} must be true or false, not {str(value)[:40]!r}")
-    return value
-
-
-def _rating(value: Any, what: str) -> float | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise AdapterError(f"{what} must be a number, not {str(value)[:40]!r}")
-    return float(value)
-
-
-def _score(value: Any) -> Any:
-    """A number as float; anything else is left for the schema to refuse."""
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value)
-    return value

@@ -11,18 +11,22 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import bisect
 import datetime as dt
 import json
 import re
-import secrets
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-from webhooks.signatures import standard_webhooks_signature, verify_standard_webhooks
+from webhooks.signatures import (
+    sign_standard_webhook,
+    standard_envelope,
+    standard_event,
+    standard_headers,
+    standard_webhook_secrets,
+    verify_standard_webhooks,
+)
 
 from .base import (
     Adapter,
@@ -33,10 +37,22 @@ from .base import (
     WebhookRequest,
     expect_dict,
     iso_instant,
-    load_json,
+    load_json_object,
     whole_rupiah,
 )
-from .errors import AdapterError, MalformedDelivery, MalformedPayload, SettlementRefused
+from .errors import AdapterError, MalformedPayload, SettlementRefused
+from .fields import (
+    choice,
+    count,
+    flag,
+    float_if_number,
+    optional_number,
+    required,
+    settlement_text,
+    string_as_sent,
+    text,
+    whole_number,
+)
 from .http import ApiKeyHeader, HttpClient
 
 PER_PAGE = 25
@@ -89,11 +105,11 @@ class RuangguruAdapter(Adapter):
 
     def _catalogue_page(self, body: bytes, what: str) -> tuple[CataloguePage, int]:
         """The courses of one page, its cursor to the next, and the page number it says it is."""
-        doc = expect_dict(load_json_safely(body, what, MalformedPayload), what, MalformedPayload)
+        doc = load_json_object(body, what, MalformedPayload)
         try:
             meta = expect_dict(doc.get("meta"), "meta", AdapterError)
-            page = _count(meta.get("page"), "meta.page")
-            total = _count(meta.get("total_pages"), "meta.total_pages")
+            page = whole_number(meta.get("page"), "meta.page", allow_float=False, allow_negative=False)
+            total = whole_number(meta.get("total_pages"), "meta.total_pages", allow_float=False, allow_negative=False)
         except AdapterError as exc:
             raise MalformedPayload(f"{what}: {exc.message}") from exc
         items = doc.get("courses")
@@ -116,16 +132,16 @@ class RuangguruAdapter(Adapter):
             return {
                 "platform": self.name,
                 "external_id": _identifier(course.get("id"), "id"),
-                "title": _text(course.get("title"), "title"),
-                "institution": _text(institution.get("name"), "institution.name"),
+                "title": text(course.get("title"), "title", strip=False),
+                "institution": text(institution.get("name"), "institution.name", strip=False),
                 "category": tags[0],
                 "price_idr": whole_rupiah(pricing.get("prakerja_price"), "pricing.prakerja_price"),
                 "duration_minutes": duration_minutes(course.get("duration")),
-                "mode": _mode(course.get("format")),
-                "rating": _rating(course.get("rating"), "rating"),
-                "rating_count": _count(_or_zero(course.get("reviews")), "reviews"),
-                "active": _flag(course.get("published"), "published"),
-                "url": _optional_text(course.get("url"), "url"),
+                "mode": choice(MODES, course.get("format"), "format"),
+                "rating": optional_number(course.get("rating"), "rating"),
+                "rating_count": count(course.get("reviews"), "reviews", allow_float=False, allow_negative=False),
+                "active": flag(course.get("published"), "published"),
+                "url": string_as_sent(course.get("url"), "url"),
                 "updated_at": iso_instant(course.get("last_modified"), "last_modified"),
                 "raw": course,
             }
@@ -143,12 +159,7 @@ class RuangguruAdapter(Adapter):
         return standard_envelope(request, verified)
 
     def normalize_event(self, raw_event: Any, envelope: Envelope) -> Record:
-        event = expect_dict(raw_event, "event", AdapterError)
-        kind = _event_kind(event.get("type"))
-        occurred_at = iso_instant(event.get("timestamp"), "timestamp")
-        data = expect_dict(event.get("data"), "data", AdapterError)
-        if not envelope.delivery_id:
-            raise AdapterError("the delivery has no webhook-id to identify its event")
+        kind, occurred_at, data = standard_event(raw_event, envelope, EVENT_KINDS)
         amount = data.get("amount")
         certificate: Mapping[str, Any] = {}
         if kind == "completion" and data.get("certificate") is not None:
@@ -164,9 +175,9 @@ class RuangguruAdapter(Adapter):
             "amount_idr": None if amount is None else whole_rupiah(amount, "data.amount"),
             "occurred_at": occurred_at,
             "certificate_number": _optional_identifier(certificate.get("number"), "data.certificate.number"),
-            "certificate_url": _optional_text(certificate.get("url"), "data.certificate.url"),
-            "score": _score(data.get("score")) if kind == "completion" else None,
-            "raw": event,
+            "certificate_url": string_as_sent(certificate.get("url"), "data.certificate.url"),
+            "score": float_if_number(data.get("score")) if kind == "completion" else None,
+            "raw": raw_event,
         }
 
     def sign_webhook(self, body: bytes, now: dt.datetime, delivery_id: str | None = None) -> WebhookRequest:
@@ -175,19 +186,16 @@ class RuangguruAdapter(Adapter):
     # -- settlement -------------------------------------------------------
     def parse_settlement(self, data: bytes, name: str = "") -> SettlementFile:
         what = name or "settlement document"
+        content = settlement_text(data, what)
         try:
-            text = data.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            raise SettlementRefused(f"{what} is not UTF-8 text") from None
-        try:
-            doc = json.loads(text)
+            doc = json.loads(content)
         except json.JSONDecodeError as exc:
             raise SettlementRefused(f"{what} is not valid JSON: {exc.msg}", line=exc.lineno) from None
         except RecursionError:
             raise SettlementRefused(f"{what} nests too deeply to be a settlement document") from None
         if not isinstance(doc, dict):
             raise SettlementRefused(f"{what} must be a JSON object")
-        where = _DocumentLines(text)
+        where = _DocumentLines(content)
         period_end = _settlement_date(doc.get("settlement_date"), where.key("settlement_date"))
         currency = doc.get("currency", "IDR")
         if currency != "IDR":
@@ -219,66 +227,7 @@ class RuangguruAdapter(Adapter):
             raise SettlementRefused(f"transaction: {exc.message}", line=line) from exc
 
 
-# -- Standard Webhooks (the scheme ruangguru shares with pijarmahir) ------------
-
-
-def standard_webhook_secrets(value: Any, platform: str) -> list[str]:
-    """The platform's ``whsec_…`` secrets: one string, or a list while keys rotate
-    (a delivery signed under any of them verifies)."""
-    given = [value] if isinstance(value, str) else value
-    if not isinstance(given, list | tuple) or not given or not all(isinstance(s, str) for s in given):
-        raise AdapterError(f"{platform}: webhook_secret must be a string or a list of strings")
-    for secret in given:
-        try:
-            base64.b64decode(secret.removeprefix("whsec_"), validate=True)
-        except (binascii.Error, ValueError):
-            raise AdapterError(f"{platform}: a webhook_secret is not whsec_ followed by base64") from None
-    return list(given)
-
-
-def standard_headers(request: WebhookRequest) -> dict[str, str | None]:
-    return {name: request.header(name) for name in ("webhook-id", "webhook-timestamp", "webhook-signature")}
-
-
-def standard_envelope(request: WebhookRequest, verified: bytes) -> Envelope:
-    """A single-event delivery: the id is the ``webhook-id`` header, the body the event."""
-    delivery_id = (request.header("webhook-id") or "").strip()
-    if not delivery_id:
-        raise MalformedDelivery("missing webhook-id header")
-    body = expect_dict(load_json_safely(verified, "delivery body", MalformedDelivery), "delivery body")
-    return Envelope(delivery_id=delivery_id, events=[body])
-
-
-def sign_standard_webhook(
-    secret_list: list[str], body: bytes, now: dt.datetime, delivery_id: str | None
-) -> WebhookRequest:
-    """A delivery as the platform sends it: one ``v1,`` entry per current secret."""
-    msg_id = delivery_id or "msg_" + secrets.token_hex(13)
-    timestamp = int(now.timestamp())
-    signature = " ".join(standard_webhooks_signature(s, msg_id, timestamp, body) for s in secret_list)
-    headers = {
-        "Content-Type": "application/json",
-        "webhook-id": msg_id,
-        "webhook-timestamp": str(timestamp),
-        "webhook-signature": signature,
-        "Content-Length": str(len(body)),
-    }
-    return WebhookRequest(headers=headers, body=body, content_type="application/json")
-
-
 # -- field readers ---------------------------------------------------------------
-
-
-def load_json_safely(body: bytes, what: str, error: type[AdapterError]) -> Any:
-    """``load_json``, also refusing input nested too deeply for the parser (hostile input)."""
-    try:
-        return load_json(body, what, error)
-    except RecursionError:
-        raise error(f"{what} nests too deeply") from None
-
-
-def _or_zero(value: Any) -> Any:
-    return 0 if value is None else value
 
 
 def duration_minutes(value: Any) -> int:
@@ -289,7 +238,7 @@ def duration_minutes(value: Any) -> int:
     match = _DURATION.match(value.strip().upper())
     if not match:
         raise AdapterError(f"duration is not an ISO 8601 duration of weeks to seconds: {value[:40]!r}")
-    parts = {name: Decimal(text.replace(",", ".")) for name, text in match.groupdict().items() if text is not None}
+    parts = {name: Decimal(part.replace(",", ".")) for name, part in match.groupdict().items() if part is not None}
     minutes = sum((parts.get(name, Decimal(0)) * per for name, per in _MINUTES_PER.items()), Decimal(0))
     minutes += parts.get("seconds", Decimal(0)) / 60
     if minutes != minutes.to_integral_value():
@@ -297,39 +246,8 @@ def duration_minutes(value: Any) -> int:
     return int(minutes)
 
 
-def _mode(value: Any) -> str:
-    try:
-        return MODES[value]
-    except (KeyError, TypeError):
-        raise AdapterError(f"format must be one of {', '.join(MODES)}, not {str(value)[:40]!r}") from None
-
-
-def _event_kind(value: Any) -> str:
-    try:
-        return EVENT_KINDS[value]
-    except (KeyError, TypeError):
-        raise AdapterError(f"unknown event type {str(value)[:60]!r}") from None
-
-
-def _text(value: Any, what: str) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise AdapterError(f"{what} must be non-empty text")
-    return value
-
-
-def _optional_text(value: Any, what: str) -> str | None:
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise AdapterError(f"{what} must be text")
-    return value
-
-
 def _identifier(value: Any, what: str) -> str:
-    found = _optional_identifier(value, what)
-    if found is None:
-        raise AdapterError(f"{what} is missing")
-    return found
+    return required(_optional_identifier(value, what), what)
 
 
 def _optional_identifier(value: Any, what: str) -> str | None:
@@ -340,33 +258,6 @@ def _optional_identifier(value: Any, what: str) -> str | None:
         return str(value)
     if not isinstance(value, str):
         raise AdapterError(f"{what} must be text")
-    return value
-
-
-def _count(value: Any, what: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise AdapterError(f"{what} must be a whole number, not {str(value)[:40]!r}")
-    return value
-
-
-def _flag(value: Any, what: str) -> bool:
-    if not isinstance(value, bool):
-        raise AdapterError(f"{what} must be true or false, not {str(value)[:40]!r}")
-    return value
-
-
-def _rating(value: Any, what: str) -> float | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise AdapterError(f"{what} must be a number, not {str(value)[:40]!r}")
-    return float(value)
-
-
-def _score(value: Any) -> Any:
-    """A number as float; anything else is left for the schema to refuse."""
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value)
     return value
 
 
@@ -381,12 +272,12 @@ def _settlement_date(value: Any, line: int | None) -> dt.date:
 
 def _check_totals(doc: Mapping[str, Any], lines: list[tuple[int, Record]], where: _DocumentLines) -> None:
     """The document's control totals must agree with its transactions, else it is refused whole."""
-    count = doc.get("count")
-    if isinstance(count, bool) or not isinstance(count, int):
-        raise SettlementRefused(f"count must be a whole number, not {str(count)[:40]!r}", line=where.key("count"))
-    if count != len(lines):
+    stated = doc.get("count")
+    if isinstance(stated, bool) or not isinstance(stated, int):
+        raise SettlementRefused(f"count must be a whole number, not {str(stated)[:40]!r}", line=where.key("count"))
+    if stated != len(lines):
         raise SettlementRefused(
-            f"count says {count} transactions, the document has {len(lines)}", line=where.key("count")
+            f"count says {stated} transactions, the document has {len(lines)}", line=where.key("count")
         )
     try:
         total = whole_rupiah(doc.get("total_amount"), "total_amount")

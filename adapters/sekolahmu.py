@@ -18,12 +18,16 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
-from collections.abc import Mapping
 from typing import Any
 
 import requests
 
-from webhooks.signatures import hmac_sha256_hex, verify_hmac_sha256_hex
+from webhooks.signatures import (
+    hmac_sha256_hex,
+    verify_hmac_sha256_hex,
+    verify_with_any_secret,
+    webhook_secret_list,
+)
 
 from .base import (
     Adapter,
@@ -34,7 +38,7 @@ from .base import (
     WebhookRequest,
     epoch_instant,
     iso_instant,
-    load_json,
+    load_json_object,
     whole_rupiah,
 )
 from .errors import (
@@ -44,6 +48,19 @@ from .errors import (
     MalformedPayload,
     SettlementRefused,
     SignatureInvalid,
+)
+from .fields import (
+    choice,
+    flag,
+    object_field,
+    optional_id,
+    optional_number,
+    optional_text,
+    required,
+    required_id,
+    settlement_text,
+    text,
+    whole_number,
 )
 from .http import Auth, ClientCredentials, HttpClient, retry_after_seconds
 
@@ -100,7 +117,7 @@ class SekolahmuAdapter(Adapter):
     def _page(self, body: bytes, what: str, graphql_error: type[AdapterError]) -> CataloguePage:
         """One GraphQL answer; an ``errors`` array raises ``graphql_error`` (a failed
         fetch live, an unusable answer when read from a file)."""
-        doc = _json_object(body, what, MalformedPayload)
+        doc = load_json_object(body, what, MalformedPayload)
         errors = graphql_errors(doc)
         if errors:
             raise graphql_error(f"{what}: GraphQL errors: {_describe(errors)}")
@@ -121,28 +138,28 @@ class SekolahmuAdapter(Adapter):
             raise MalformedPayload(f"{what}: course #{index} ({str(node.get('id'))[:40]}): {error.message}") from None
 
     def _course_record(self, node: dict[str, Any]) -> Record:
-        institution = _object(node.get("institution"), "institution")
+        institution = object_field(node.get("institution"), "institution")
         return {
             "platform": self.name,
-            "external_id": _required_id(node.get("id"), "id"),
-            "title": _text(node.get("title"), "title"),
-            "institution": _text(institution.get("name"), "institution.name"),
-            "category": _text(node.get("category"), "category"),
+            "external_id": required_id(node.get("id"), "id"),
+            "title": text(node.get("title"), "title"),
+            "institution": text(institution.get("name"), "institution.name"),
+            "category": text(node.get("category"), "category"),
             "price_idr": whole_rupiah(node.get("priceIdr"), "priceIdr"),
-            "duration_minutes": _whole(node.get("durationMinutes"), "durationMinutes"),
-            "mode": _choice(MODES, node.get("learningMode"), "learningMode"),
-            "rating": _optional_number(node.get("ratingAverage"), "ratingAverage"),
-            "rating_count": _whole(node.get("ratingCount") or 0, "ratingCount"),
-            "active": _flag(node.get("isActive"), "isActive"),
-            "url": _optional_text(node.get("url"), "url"),
-            "updated_at": _unix_time(node.get("updatedAt"), "updatedAt"),
+            "duration_minutes": whole_number(node.get("durationMinutes"), "durationMinutes"),
+            "mode": choice(MODES, node.get("learningMode"), "learningMode"),
+            "rating": optional_number(node.get("ratingAverage"), "ratingAverage"),
+            "rating_count": whole_number(node.get("ratingCount") or 0, "ratingCount"),
+            "active": flag(node.get("isActive"), "isActive"),
+            "url": optional_text(node.get("url"), "url"),
+            "updated_at": epoch_instant(required(node.get("updatedAt"), "updatedAt"), "updatedAt"),
             "raw": node,
         }
 
     # -- webhooks ---------------------------------------------------------
     def webhook_secrets(self) -> list[str]:
         """The webhook secret, or several while a key rotates (the current one first)."""
-        return _secret_list(self.setting("webhook_secret"), self.name)
+        return webhook_secret_list(self.setting("webhook_secret"), self.name)
 
     def verify_webhook(self, request: WebhookRequest, now: dt.datetime) -> bytes:
         """Hex HMAC-SHA256 of the raw body. sekolahmu signs no timestamp, so there is
@@ -150,11 +167,13 @@ class SekolahmuAdapter(Adapter):
         signature = request.header(SIGNATURE_HEADER)
         if not signature:
             raise SignatureInvalid(f"missing {SIGNATURE_HEADER} header")
-        _verify_any_secret(self.webhook_secrets(), request.body, signature)
+        verify_with_any_secret(
+            self.webhook_secrets(), lambda secret: verify_hmac_sha256_hex(secret, request.body, signature)
+        )
         return request.body
 
     def parse_envelope(self, request: WebhookRequest, verified: bytes) -> Envelope:
-        body = _json_object(verified, "delivery body", MalformedDelivery)
+        body = load_json_object(verified, "delivery body", MalformedDelivery)
         delivery_id = body.get("delivery_id")
         if not isinstance(delivery_id, str) or not delivery_id.strip():
             raise MalformedDelivery("delivery body has no delivery_id")
@@ -171,24 +190,24 @@ class SekolahmuAdapter(Adapter):
         event_id = raw_event.get("event_id") if isinstance(raw_event, dict) else None
         label = f"event {str(event_id)[:60]}" if event_id else "event without event_id"
         try:
-            return self._event(_object(raw_event, "event"))
+            return self._event(object_field(raw_event, "event"))
         except AdapterError as error:
             raise AdapterError(f"{label}: {error.message}") from None
 
     def _event(self, event: dict[str, Any]) -> Record:
-        kind = _choice(KINDS, event.get("event_type"), "event_type")
-        payload = _object(event.get("payload"), "payload")
+        kind = choice(KINDS, event.get("event_type"), "event_type")
+        payload = object_field(event.get("payload"), "payload")
         amount = payload.get("amountIdr")
         record: Record = {
             "platform": self.name,
-            "event_id": _required_id(event.get("event_id"), "event_id"),
+            "event_id": required_id(event.get("event_id"), "event_id"),
             "kind": kind,
-            "order_id": _required_id(payload.get("orderId"), "payload.orderId"),
-            "course_external_id": _optional_id(payload.get("courseId"), "payload.courseId"),
+            "order_id": required_id(payload.get("orderId"), "payload.orderId"),
+            "course_external_id": optional_id(payload.get("courseId"), "payload.courseId"),
             "card_number": payload.get("prakerjaCardNumber"),
             "voucher_code": payload.get("voucherCode"),
             "amount_idr": None if amount is None else whole_rupiah(amount, "payload.amountIdr"),
-            "occurred_at": _iso_time(event.get("occurred_at"), "occurred_at"),
+            "occurred_at": iso_instant(required(event.get("occurred_at"), "occurred_at"), "occurred_at"),
             "certificate_number": None,
             "certificate_url": None,
             "score": None,
@@ -212,9 +231,8 @@ class SekolahmuAdapter(Adapter):
     # -- settlement -------------------------------------------------------
     def parse_settlement(self, data: bytes, name: str = "") -> SettlementFile:
         label = name or "settlement"
-        text = _decode_utf8(data, label)
         lines: list[tuple[int, Record]] = []
-        for number, line in enumerate(text.split("\n"), 1):
+        for number, line in enumerate(settlement_text(data, label).split("\n"), 1):
             if line.strip():
                 lines.append((number, self._settlement_line(line, number, label)))
         if not lines:
@@ -231,11 +249,11 @@ class SekolahmuAdapter(Adapter):
         try:
             return {
                 "platform": self.name,
-                "order_id": _required_id(claim.get("orderId"), "orderId"),
-                "course_external_id": _optional_id(claim.get("courseId"), "courseId"),
+                "order_id": required_id(claim.get("orderId"), "orderId"),
+                "course_external_id": optional_id(claim.get("courseId"), "courseId"),
                 "card_number": claim.get("prakerjaCardNumber"),
                 "voucher_code": claim.get("voucherCode"),
-                "paid_at": _iso_time(claim.get("paidAt"), "paidAt"),
+                "paid_at": iso_instant(required(claim.get("paidAt"), "paidAt"), "paidAt"),
                 "amount_idr": whole_rupiah(claim.get("amountIdr"), "amountIdr"),
                 "raw": claim,
             }
@@ -308,124 +326,15 @@ def _next_cursor(courses: dict[str, Any], what: str) -> dict[str, Any] | None:
     return {"after": end}
 
 
-# -- field helpers ------------------------------------------------------------
-
-
-def _json_object(body: bytes, what: str, error: type[AdapterError]) -> dict[str, Any]:
-    try:
-        doc = load_json(body, what, error)
-    except RecursionError:
-        raise error(f"{what} is nested too deeply") from None
-    if not isinstance(doc, dict):
-        raise error(f"{what} must be a JSON object")
-    return doc
-
-
-def _object(value: Any, what: str) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise AdapterError(f"{what} must be an object")
-    return value
-
-
-def _text(value: Any, what: str) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise AdapterError(f"{what} must be a non-empty string")
-    return value.strip()
-
-
-def _optional_text(value: Any, what: str) -> str | None:
-    return None if value is None else _text(value, what)
-
-
-def _optional_id(value: Any, what: str) -> str | None:
-    """A platform id as text: an integer or a non-empty string; None when absent or blank."""
-    if value is None or (isinstance(value, str) and not value.strip()):
-        return None
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    if isinstance(value, str):
-        return value.strip()
-    raise AdapterError(f"{what} is not an id: {str(value)[:40]!r}")
-
-
-def _required_id(value: Any, what: str) -> str:
-    text = _optional_id(value, what)
-    if text is None:
-        raise AdapterError(f"missing {what}")
-    return text
-
-
-def _whole(value: Any, what: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise AdapterError(f"{what} must be a whole number: {str(value)[:40]!r}")
-    if isinstance(value, float) and not value.is_integer():
-        raise AdapterError(f"{what} must be a whole number: {value!r}")
-    return int(value)
-
-
-def _optional_number(value: Any, what: str) -> float | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise AdapterError(f"{what} must be a number: {str(value)[:40]!r}")
-    return float(value)
-
-
-def _flag(value: Any, what: str) -> bool:
-    if not isinstance(value, bool):
-        raise AdapterError(f"{what} must be true or false")
-    return value
-
-
-def _choice(mapping: Mapping[str, str], value: Any, what: str) -> str:
-    if not isinstance(value, str) or value not in mapping:
-        raise AdapterError(f"unknown {what} {str(value)[:40]!r} (known: {', '.join(mapping)})")
-    return mapping[value]
-
-
-def _unix_time(value: Any, what: str) -> dt.datetime:
-    if value is None:
-        raise AdapterError(f"missing {what}")
-    return epoch_instant(value, what)
-
-
-def _iso_time(value: Any, what: str) -> dt.datetime:
-    """An ISO 8601 time; one without an offset is WIB."""
-    if value is None:
-        raise AdapterError(f"missing {what}")
-    return iso_instant(value, what)
-
-
 def _completion(payload: dict[str, Any]) -> Record:
     return {
-        "certificate_number": _required_id(payload.get("certificateNumber"), "payload.certificateNumber"),
-        "certificate_url": _optional_text(payload.get("certificateUrl"), "payload.certificateUrl"),
-        "score": _optional_number(payload.get("finalScore"), "payload.finalScore"),
+        "certificate_number": required_id(payload.get("certificateNumber"), "payload.certificateNumber"),
+        "certificate_url": optional_text(payload.get("certificateUrl"), "payload.certificateUrl"),
+        "score": optional_number(payload.get("finalScore"), "payload.finalScore"),
     }
 
 
 # -- signatures -----------------------------------------------------------------
-
-
-def _secret_list(value: Any, platform: str) -> list[str]:
-    secrets = [value] if isinstance(value, str) else value
-    if not isinstance(secrets, list) or not secrets or not all(isinstance(s, str) and s for s in secrets):
-        raise AdapterError(f"{platform}: webhook_secret must be a string or a non-empty list of strings")
-    return secrets
-
-
-def _verify_any_secret(secrets: list[str], body: bytes, signature: str) -> None:
-    """Accept a signature made with any of the secrets (key rotation). Every secret is
-    tried, each comparison in constant time, so timing does not tell which one matched."""
-    matched = False
-    for secret in secrets:
-        try:
-            verify_hmac_sha256_hex(secret, body, signature)
-        except SignatureInvalid:
-            continue
-        matched = True
-    if not matched:
-        raise SignatureInvalid("signature does not match the body")
 
 
 def _with_delivery_id(body: bytes, delivery_id: str | None) -> bytes:
@@ -441,12 +350,3 @@ def _with_delivery_id(body: bytes, delivery_id: str | None) -> bytes:
         return body
     rest = {key: value for key, value in doc.items() if key != "delivery_id"}
     return json.dumps({"delivery_id": wanted, **rest}, separators=(",", ":"), ensure_ascii=False).encode()
-
-
-def _decode_utf8(data: bytes, label: str) -> str:
-    """UTF-8, tolerating a BOM."""
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        line = data[: error.start].count(b"\n") + 1
-        raise SettlementRefused(f"{label}: not UTF-8 text", line=line) from None

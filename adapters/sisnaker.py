@@ -34,11 +34,12 @@ from .base import (
     epoch_instant,
     expect_dict,
     iso_instant,
-    load_json,
+    load_json_object,
     whole_rupiah,
     wib,
 )
 from .errors import AdapterError, MalformedDelivery, MalformedPayload, SettlementRefused, SignatureInvalid
+from .fields import choice, optional_id, optional_number
 from .http import HeaderToken, HttpClient
 
 if TYPE_CHECKING:
@@ -113,10 +114,10 @@ class SisnakerAdapter(Adapter):
                 "category": _child_text(element, "kategori", where),
                 "price_idr": _price(element, where),
                 "duration_minutes": _minutes_of_hours(_child_text(element, "durasiJam", where), where),
-                "mode": _lookup(MODES, _child_text(element, "metode", where), "metode", where),
+                "mode": choice(MODES, _child_text(element, "metode", where), "<metode>"),
                 "rating": rating,
                 "rating_count": rating_count,
-                "active": _lookup(ACTIVE, _child_text(element, "status", where), "status", where),
+                "active": choice(ACTIVE, _child_text(element, "status", where), "<status>"),
                 "url": _child_text(element, "tautan", where, required=False) or None,
                 "updated_at": iso_instant(_child_text(element, "diperbarui", where), "diperbarui"),
                 "raw": _element_xml(element),
@@ -145,7 +146,7 @@ class SisnakerAdapter(Adapter):
         if not COMPACT_JWS.fullmatch(request.body):
             raise SignatureInvalid("body is not a compact JWS (three base64url parts and nothing else)")
         payload = verify_jws_rs256(request.body, self._jwks())
-        claims = _json_object(payload, "JWS payload")
+        claims = load_json_object(payload, "JWS payload", MalformedDelivery)
         iat = claims.get("iat")
         if isinstance(iat, bool) or not isinstance(iat, int | float):
             raise SignatureInvalid("JWS payload has no numeric iat: its signing time cannot be checked")
@@ -158,23 +159,20 @@ class SisnakerAdapter(Adapter):
 
     def parse_envelope(self, request: WebhookRequest, verified: bytes) -> Envelope:
         """One event per delivery: the payload is the event, its ``id`` the delivery id."""
-        claims = _json_object(verified, "JWS payload")
-        delivery_id = _text(claims.get("id"), "id")
+        claims = load_json_object(verified, "JWS payload", MalformedDelivery)
+        delivery_id = optional_id(claims.get("id"), "id")
         if delivery_id is None:
             raise MalformedDelivery("JWS payload has no id (the delivery id)")
         return Envelope(delivery_id=delivery_id, events=[claims])
 
     def normalize_event(self, raw_event: Any, envelope: Envelope) -> Record:
         event = expect_dict(raw_event, "sisnaker event", AdapterError)
-        jenis = event.get("jenis")
-        kind = KINDS.get(jenis) if isinstance(jenis, str) else None
-        if kind is None:
-            raise AdapterError(f"unknown jenis {jenis!r}; expected one of {', '.join(KINDS)}")
+        kind = choice(KINDS, event.get("jenis"), "jenis")
         data = expect_dict(event.get("data"), "event data", AdapterError)
-        order_id = _text(data.get("nomorTransaksi"), "data.nomorTransaksi")
+        order_id = optional_id(data.get("nomorTransaksi"), "data.nomorTransaksi")
         if order_id is None:
             raise AdapterError("event has no data.nomorTransaksi (the order id)")
-        event_id = envelope.delivery_id or _text(event.get("id"), "id")
+        event_id = envelope.delivery_id or optional_id(event.get("id"), "id")
         if event_id is None:
             raise AdapterError("event has no id")
         nominal = data.get("nominal")
@@ -183,9 +181,9 @@ class SisnakerAdapter(Adapter):
             "event_id": event_id,
             "kind": kind,
             "order_id": order_id,
-            "course_external_id": _text(data.get("kodePelatihan"), "data.kodePelatihan"),
-            "card_number": _text(data.get("nomorKartu"), "data.nomorKartu"),
-            "voucher_code": _text(data.get("kodeVoucher"), "data.kodeVoucher"),
+            "course_external_id": optional_id(data.get("kodePelatihan"), "data.kodePelatihan"),
+            "card_number": optional_id(data.get("nomorKartu"), "data.nomorKartu"),
+            "voucher_code": optional_id(data.get("kodeVoucher"), "data.kodeVoucher"),
             "amount_idr": None if nominal is None else whole_rupiah(nominal, "data.nominal"),
             "occurred_at": iso_instant(event.get("waktu"), "waktu"),
             "certificate_number": None,
@@ -202,7 +200,7 @@ class SisnakerAdapter(Adapter):
         instead) signed with the sandbox key, ``iat`` set to ``now``."""
         stripped = body.strip()
         payload = _b64url_decode(stripped.split(b".")[1]) if COMPACT_JWS.fullmatch(stripped) else body
-        claims = expect_dict(load_json(payload, "payload to sign", AdapterError), "payload to sign", AdapterError)
+        claims = load_json_object(payload, "payload to sign", AdapterError)
         if delivery_id is not None:
             claims["id"] = delivery_id
         claims.setdefault("id", str(uuid.uuid4()))
@@ -345,13 +343,6 @@ def _child_text(element: Element, tag: str, where: str, *, required: bool = True
     return text
 
 
-def _lookup(table: Mapping[str, Any], value: str, tag: str, where: str) -> Any:
-    try:
-        return table[value]
-    except KeyError:
-        raise MalformedPayload(f"{where}: unknown <{tag}> {value[:40]!r}; expected one of {', '.join(table)}") from None
-
-
 def _price(element: Element, where: str) -> int:
     biaya = element.find("biaya")
     currency = (biaya.get("mataUang") if biaya is not None else None) or "IDR"
@@ -392,33 +383,15 @@ def _rating(element: Element, where: str) -> tuple[float | None, int]:
     return rating, int(count)
 
 
-def _json_object(data: bytes, what: str) -> dict[str, Any]:
-    return expect_dict(load_json(data, what, MalformedDelivery), what)
-
-
-def _text(value: Any, what: str) -> str | None:
-    """An identifier or code from an event: text (or a number the platform sent
-    bare); empty or absent is None."""
-    if value is None:
-        return None
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    if not isinstance(value, str):
-        raise AdapterError(f"{what} is not text: {value!r}"[:200])
-    return value.strip() or None
-
-
 def _certificate(data: Mapping[str, Any]) -> Record:
-    number = _text(data.get("nomorSertifikat"), "data.nomorSertifikat")
+    number = optional_id(data.get("nomorSertifikat"), "data.nomorSertifikat")
     if number is None:
         raise AdapterError("kelulusan without data.nomorSertifikat (the certificate number)")
-    score = data.get("nilai")
-    if score is not None and (isinstance(score, bool) or not isinstance(score, int | float)):
-        raise AdapterError(f"data.nilai is not a number: {score!r}"[:200])
+    score = optional_number(data.get("nilai"), "data.nilai")
     return {
         "certificate_number": number,
-        "certificate_url": _text(data.get("tautanSertifikat"), "data.tautanSertifikat"),
-        "score": None if score is None else float(score),
+        "certificate_url": optional_id(data.get("tautanSertifikat"), "data.tautanSertifikat"),
+        "score": score,
     }
 
 

@@ -13,15 +13,17 @@ webhooks, and a CSV settlement file.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import json
 import uuid
-from collections.abc import Mapping
 from typing import Any
 
-from webhooks.signatures import hmac_sha256_hex, verify_hmac_sha256_hex
+from webhooks.signatures import (
+    hmac_sha256_hex,
+    verify_hmac_sha256_hex,
+    verify_with_any_secret,
+    webhook_secret_list,
+)
 
 from .base import (
     Adapter,
@@ -32,11 +34,23 @@ from .base import (
     WebhookRequest,
     epoch_instant,
     iso_instant,
-    load_json,
+    load_json_object,
     whole_rupiah,
-    wib,
+    wib_time,
 )
 from .errors import AdapterError, MalformedDelivery, MalformedPayload, SettlementRefused, SignatureInvalid
+from .fields import (
+    choice,
+    csv_claims,
+    object_field,
+    optional_id,
+    optional_number,
+    optional_text,
+    required,
+    required_id,
+    text,
+    whole_number,
+)
 from .http import Auth, ClientCredentials, HttpClient
 
 PAGE_LIMIT = 20
@@ -52,6 +66,7 @@ EVENT_HEADER = "X-Tkpd-Event"
 
 SETTLEMENT_HEADER = ("invoice_number", "product_id", "prakerja_card_number", "voucher_code", "paid_at", "amount_idr")
 SETTLEMENT_TIME = "%Y-%m-%d %H:%M:%S"
+SETTLEMENT_TIME_SHAPE = "YYYY-MM-DD HH:MM:SS"
 
 
 class TokopediaAdapter(Adapter):
@@ -80,7 +95,7 @@ class TokopediaAdapter(Adapter):
 
     def parse_catalogue(self, body: bytes, name: str = "") -> CataloguePage:
         what = name or "catalogue page"
-        doc = _json_object(body, what, MalformedPayload)
+        doc = load_json_object(body, what, MalformedPayload)
         products = doc.get("data")
         if not isinstance(products, list):
             raise MalformedPayload(f"{what}: 'data' must be a list of products")
@@ -97,25 +112,25 @@ class TokopediaAdapter(Adapter):
             raise MalformedPayload(f"{label}: {error.message}") from None
 
     def _course_record(self, product: dict[str, Any]) -> Record:
-        price = _object(product.get("price"), "price")
+        price = object_field(product.get("price"), "price")
         currency = price.get("currency", "IDR")
         if currency != "IDR":
             raise AdapterError(f"price is in {str(currency)[:10]!r}, not IDR")
         rating = product.get("rating")
-        rating = _object(rating, "rating") if rating is not None else {}
+        rating = object_field(rating, "rating") if rating is not None else {}
         return {
             "platform": self.name,
-            "external_id": _required_id(product.get("product_id"), "product_id"),
-            "title": _text(product.get("name"), "name"),
-            "institution": _text(_object(product.get("shop"), "shop").get("name"), "shop.name"),
+            "external_id": required_id(product.get("product_id"), "product_id"),
+            "title": text(product.get("name"), "name"),
+            "institution": text(object_field(product.get("shop"), "shop").get("name"), "shop.name"),
             "category": _category(product.get("category_path")),
             "price_idr": whole_rupiah(price.get("value"), "price.value"),
-            "duration_minutes": _whole(product.get("duration_minutes"), "duration_minutes"),
-            "mode": _choice(MODES, product.get("delivery"), "delivery"),
-            "rating": _optional_number(rating.get("avg"), "rating.avg"),
-            "rating_count": _whole(rating.get("count") or 0, "rating.count"),
+            "duration_minutes": whole_number(product.get("duration_minutes"), "duration_minutes"),
+            "mode": choice(MODES, product.get("delivery"), "delivery"),
+            "rating": optional_number(rating.get("avg"), "rating.avg"),
+            "rating_count": whole_number(rating.get("count") or 0, "rating.count"),
             "active": product.get("status") == "ACTIVE",
-            "url": _optional_text(product.get("url"), "url"),
+            "url": optional_text(product.get("url"), "url"),
             "updated_at": iso_instant(product.get("updated_at"), "updated_at"),
             "raw": product,
         }
@@ -123,7 +138,7 @@ class TokopediaAdapter(Adapter):
     # -- webhooks ---------------------------------------------------------
     def webhook_secrets(self) -> list[str]:
         """The webhook secret, or several while a key rotates (the current one first)."""
-        return _secret_list(self.setting("webhook_secret"), self.name)
+        return webhook_secret_list(self.setting("webhook_secret"), self.name)
 
     def verify_webhook(self, request: WebhookRequest, now: dt.datetime) -> bytes:
         """HMAC-SHA256 of the raw body; tokopedia signs no timestamp, so there is
@@ -131,37 +146,42 @@ class TokopediaAdapter(Adapter):
         signature = request.header(SIGNATURE_HEADER)
         if not signature:
             raise SignatureInvalid(f"missing {SIGNATURE_HEADER} header")
-        _verify_any_secret(self.webhook_secrets(), request.body, signature, SIGNATURE_PREFIX)
+        verify_with_any_secret(
+            self.webhook_secrets(),
+            lambda secret: verify_hmac_sha256_hex(secret, request.body, signature, prefix=SIGNATURE_PREFIX),
+        )
         return request.body
 
     def parse_envelope(self, request: WebhookRequest, verified: bytes) -> Envelope:
         delivery_id = (request.header(DELIVERY_HEADER) or "").strip()
         if not delivery_id:
             raise MalformedDelivery(f"missing {DELIVERY_HEADER} header")
-        body = _json_object(verified, "delivery body", MalformedDelivery)
+        body = load_json_object(verified, "delivery body", MalformedDelivery)
         return Envelope(delivery_id=delivery_id, events=[body], meta={"event_header": request.header(EVENT_HEADER)})
 
     def normalize_event(self, raw_event: Any, envelope: Envelope) -> Record:
-        event = _object(raw_event, "event")
+        event = object_field(raw_event, "event")
         event_type = event.get("event")
-        kind = _choice(KINDS, event_type, "event")
+        kind = choice(KINDS, event_type, "event")
         header = envelope.meta.get("event_header")
         if header and header != event_type:
             raise AdapterError(f"{EVENT_HEADER} {str(header)[:40]!r} disagrees with the body's event {event_type!r}")
-        data = _object(event.get("data"), "data")
+        data = object_field(event.get("data"), "data")
         buyer = data.get("buyer")
-        buyer = _object(buyer, "data.buyer") if buyer is not None else {}
+        buyer = object_field(buyer, "data.buyer") if buyer is not None else {}
         amount = data.get("amount")
         record: Record = {
             "platform": self.name,
-            "event_id": _required_id(envelope.delivery_id, DELIVERY_HEADER),
+            "event_id": required_id(envelope.delivery_id, DELIVERY_HEADER),
             "kind": kind,
-            "order_id": _required_id(data.get("order_id"), "data.order_id"),
-            "course_external_id": _optional_id(data.get("product_id"), "data.product_id"),
+            "order_id": required_id(data.get("order_id"), "data.order_id"),
+            "course_external_id": optional_id(data.get("product_id"), "data.product_id"),
             "card_number": buyer.get("prakerja_card"),
             "voucher_code": buyer.get("voucher_code"),
             "amount_idr": None if amount is None else whole_rupiah(amount, "data.amount"),
-            "occurred_at": _occurred_at(event.get("occurred_at")),
+            "occurred_at": epoch_instant(
+                required(event.get("occurred_at"), "occurred_at"), "occurred_at (epoch ms)", millis=True
+            ),
             "certificate_number": None,
             "certificate_url": None,
             "score": None,
@@ -184,31 +204,21 @@ class TokopediaAdapter(Adapter):
     # -- settlement -------------------------------------------------------
     def parse_settlement(self, data: bytes, name: str = "") -> SettlementFile:
         label = name or "settlement"
-        reader = csv.reader(io.StringIO(_decode_utf8(data, label), newline=""), strict=True)
-        lines: list[tuple[int, Record]] = []
-        try:
-            _check_header(next(reader, None), label)
-            record_start = reader.line_num + 1
-            for row in reader:
-                if any(cell.strip() for cell in row):
-                    lines.append((record_start, self._settlement_line(row, record_start, label)))
-                record_start = reader.line_num + 1
-        except csv.Error as error:
-            raise SettlementRefused(f"{label}: not valid CSV: {error}", line=reader.line_num) from None
+        lines = [
+            (line, self._settlement_line(row, line, label)) for line, row in csv_claims(data, SETTLEMENT_HEADER, label)
+        ]
         return SettlementFile(lines=lines, period_end=None)
 
     def _settlement_line(self, row: list[str], line: int, label: str) -> Record:
-        if len(row) != len(SETTLEMENT_HEADER):
-            raise SettlementRefused(f"{label}: {len(row)} fields, expected {len(SETTLEMENT_HEADER)}", line=line)
         raw = dict(zip(SETTLEMENT_HEADER, row, strict=True))
         try:
             return {
                 "platform": self.name,
-                "order_id": _required_id(raw["invoice_number"], "invoice_number"),
+                "order_id": required_id(raw["invoice_number"], "invoice_number"),
                 "course_external_id": raw["product_id"].strip() or None,
                 "card_number": raw["prakerja_card_number"].strip() or None,
                 "voucher_code": raw["voucher_code"].strip() or None,
-                "paid_at": _settlement_time(raw["paid_at"]),
+                "paid_at": wib_time(raw["paid_at"], "paid_at", SETTLEMENT_TIME, SETTLEMENT_TIME_SHAPE),
                 "amount_idr": whole_rupiah(raw["amount_idr"], "amount_idr"),
                 "raw": raw,
             }
@@ -217,16 +227,6 @@ class TokopediaAdapter(Adapter):
 
 
 # -- helpers ----------------------------------------------------------------
-
-
-def _json_object(body: bytes, what: str, error: type[AdapterError]) -> dict[str, Any]:
-    try:
-        doc = load_json(body, what, error)
-    except RecursionError:
-        raise error(f"{what} is nested too deeply") from None
-    if not isinstance(doc, dict):
-        raise error(f"{what} must be a JSON object")
-    return doc
 
 
 def _next_cursor(doc: dict[str, Any], what: str) -> dict[str, Any] | None:
@@ -241,82 +241,20 @@ def _next_cursor(doc: dict[str, Any], what: str) -> dict[str, Any] | None:
     return {"cursor": cursor}
 
 
-def _object(value: Any, what: str) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise AdapterError(f"{what} must be an object")
-    return value
-
-
-def _text(value: Any, what: str) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise AdapterError(f"{what} must be a non-empty string")
-    return value.strip()
-
-
-def _optional_text(value: Any, what: str) -> str | None:
-    return None if value is None else _text(value, what)
-
-
-def _optional_id(value: Any, what: str) -> str | None:
-    """A platform id as text: an integer or a non-empty string; None when absent or blank."""
-    if value is None or (isinstance(value, str) and not value.strip()):
-        return None
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    if isinstance(value, str) and value.strip():
-        return value.strip()
-    raise AdapterError(f"{what} is not an id: {str(value)[:40]!r}")
-
-
-def _required_id(value: Any, what: str) -> str:
-    text = _optional_id(value, what)
-    if text is None:
-        raise AdapterError(f"missing {what}")
-    return text
-
-
-def _whole(value: Any, what: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise AdapterError(f"{what} must be a whole number: {str(value)[:40]!r}")
-    if isinstance(value, float) and not value.is_integer():
-        raise AdapterError(f"{what} must be a whole number: {value!r}")
-    return int(value)
-
-
-def _optional_number(value: Any, what: str) -> float | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise AdapterError(f"{what} must be a number: {str(value)[:40]!r}")
-    return float(value)
-
-
-def _choice(mapping: Mapping[str, str], value: Any, what: str) -> str:
-    if not isinstance(value, str) or value not in mapping:
-        raise AdapterError(f"unknown {what} {str(value)[:40]!r} (known: {', '.join(mapping)})")
-    return mapping[value]
-
-
 def _category(path: Any) -> str:
     """``"Pelatihan > Prakerja > Pertanian"``: the last segment is the category."""
-    segments = [segment.strip() for segment in _text(path, "category_path").split(">")]
+    segments = [segment.strip() for segment in text(path, "category_path").split(">")]
     if not segments[-1]:
         raise AdapterError(f"category_path has no last segment: {path[:80]!r}")
     return segments[-1]
 
 
-def _occurred_at(value: Any) -> dt.datetime:
-    if value is None:
-        raise AdapterError("missing occurred_at")
-    return epoch_instant(value, "occurred_at (epoch ms)", millis=True)
-
-
 def _completion(data: dict[str, Any]) -> Record:
-    certificate = _object(data.get("certificate"), "data.certificate")
+    certificate = object_field(data.get("certificate"), "data.certificate")
     return {
-        "certificate_number": _required_id(certificate.get("number"), "data.certificate.number"),
-        "certificate_url": _optional_text(certificate.get("url"), "data.certificate.url"),
-        "score": _optional_number(data.get("score"), "data.score"),
+        "certificate_number": required_id(certificate.get("number"), "data.certificate.number"),
+        "certificate_url": optional_text(certificate.get("url"), "data.certificate.url"),
+        "score": optional_number(data.get("score"), "data.score"),
     }
 
 
@@ -327,50 +265,3 @@ def _peek_event_type(body: bytes) -> str | None:
         return None
     event_type = doc.get("event") if isinstance(doc, dict) else None
     return event_type if isinstance(event_type, str) else None
-
-
-def _secret_list(value: Any, platform: str) -> list[str]:
-    secrets = [value] if isinstance(value, str) else value
-    if not isinstance(secrets, list) or not secrets or not all(isinstance(s, str) and s for s in secrets):
-        raise AdapterError(f"{platform}: webhook_secret must be a string or a non-empty list of strings")
-    return secrets
-
-
-def _verify_any_secret(secrets: list[str], body: bytes, signature: str, prefix: str) -> None:
-    """Accept a signature made with any of the secrets (key rotation). Every secret is
-    tried, each comparison in constant time, so timing does not tell which one matched."""
-    matched = False
-    problem = "signature does not match the body"
-    for secret in secrets:
-        try:
-            verify_hmac_sha256_hex(secret, body, signature, prefix=prefix)
-        except SignatureInvalid as error:
-            problem = error.message
-        else:
-            matched = True
-    if not matched:
-        raise SignatureInvalid(problem)
-
-
-def _decode_utf8(data: bytes, label: str) -> str:
-    """UTF-8, with or without the BOM the platform writes."""
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        line = data[: error.start].count(b"\n") + 1
-        raise SettlementRefused(f"{label}: not UTF-8 text", line=line) from None
-
-
-def _check_header(header: list[str] | None, label: str) -> None:
-    if header is None:
-        raise SettlementRefused(f"{label}: empty file, no header", line=1)
-    if tuple(cell.strip() for cell in header) != SETTLEMENT_HEADER:
-        given = ",".join(header)[:120]
-        raise SettlementRefused(f"{label}: wrong header {given!r}, expected {','.join(SETTLEMENT_HEADER)!r}", line=1)
-
-
-def _settlement_time(value: str) -> dt.datetime:
-    try:
-        return wib(dt.datetime.strptime(value.strip(), SETTLEMENT_TIME))
-    except ValueError:
-        raise AdapterError(f"paid_at is not YYYY-MM-DD HH:MM:SS: {value[:40]!r}") from None

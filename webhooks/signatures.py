@@ -4,7 +4,13 @@ timestamp) and a signer for tests and the sandbox.
 
 Verifiers raise :class:`SignatureInvalid` or :class:`TimestampStale` and
 return nothing; they never look inside the body beyond what the scheme
-signs.
+signs. A connection may hold several webhook secrets while a key rotates:
+:func:`webhook_secret_list` reads them and :func:`verify_with_any_secret`
+accepts a delivery signed under any one.
+
+Beside the schemes, what platforms sharing one need alike: the envelope of a
+single-event delivery whose id is a header (Standard Webhooks) or a member of
+the signed body, and the sandbox's way of writing that id before signing.
 """
 
 from __future__ import annotations
@@ -15,14 +21,17 @@ import datetime as dt
 import hashlib
 import hmac
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from secrets import token_hex
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from adapters.errors import SignatureInvalid, TimestampStale
+from adapters.base import Envelope, WebhookRequest, expect_dict, iso_instant, load_json_object
+from adapters.errors import AdapterError, MalformedDelivery, SignatureInvalid, TimestampStale
+from adapters.fields import choice
 
 TOLERANCE = dt.timedelta(minutes=5)
 
@@ -51,6 +60,71 @@ def _equal(expected: bytes | str, given: bytes | str) -> bool:
     if isinstance(given, str):
         given = given.encode("utf-8", "replace")
     return hmac.compare_digest(expected, given)
+
+
+# -- key rotation: several secrets at once --------------------------------
+
+
+def webhook_secret_list(value: Any, platform: str) -> list[str]:
+    """A connection's ``webhook_secret``: one secret, or a list of them while a key
+    rotates (the current one first: it signs the sandbox's deliveries)."""
+    given = [value] if isinstance(value, str) else value
+    if not isinstance(given, list) or not given or not all(isinstance(s, str) and s for s in given):
+        raise AdapterError(f"{platform}: webhook_secret must be a string or a non-empty list of strings")
+    return list(given)
+
+
+def verify_with_any_secret(secrets: Sequence[str], verify: Callable[[str], None]) -> None:
+    """Accept a delivery that ``verify`` passes under any one of ``secrets``.
+
+    Every secret is tried, each comparison in constant time, so timing does not
+    tell which one matched. When none passes, a stale signing time found under a
+    matching secret wins over a signature mismatch (the sender's clock, not its
+    key, is at fault); otherwise the last mismatch is raised.
+    """
+    verified = False
+    stale: TimestampStale | None = None
+    invalid: SignatureInvalid | None = None
+    for secret in secrets:
+        try:
+            verify(secret)
+        except TimestampStale as exc:
+            stale = exc
+        except SignatureInvalid as exc:
+            invalid = exc
+        else:
+            verified = True
+    if not verified:
+        raise stale or invalid or SignatureInvalid("signature does not match the body")
+
+
+# -- deliveries that carry their id in the signed body (bukalapak, pintaria) --
+
+
+def body_id_envelope(verified: bytes, key: str) -> Envelope:
+    """A single-event delivery: the body is the event, its ``key`` the delivery id."""
+    body = load_json_object(verified, "delivery body", MalformedDelivery)
+    delivery_id = body.get(key)
+    if not isinstance(delivery_id, str) or not delivery_id.strip():
+        raise MalformedDelivery(f"delivery body has no {key!r} (its delivery id)")
+    return Envelope(delivery_id=delivery_id, events=[body])
+
+
+def with_body_id(body: bytes, key: str, delivery_id: str | None) -> bytes:
+    """A body to sign whose ``key`` carries ``delivery_id``, for platforms whose
+    delivery id lives in the signed body. Rewritten as compact JSON, as the
+    platforms send it; unchanged when no id is given, the body already carries
+    it, or it is not a JSON object."""
+    if delivery_id is None:
+        return body
+    try:
+        document = json.loads(body)
+    except (ValueError, RecursionError):
+        return body
+    if not isinstance(document, dict) or document.get(key) == delivery_id:
+        return body
+    document[key] = delivery_id
+    return json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 # -- HMAC-SHA256 hex of the raw body (tokopedia, sekolahmu) ---------------
@@ -87,6 +161,65 @@ def standard_webhooks_signature(secret: str, msg_id: str, timestamp: int, body: 
     content = f"{msg_id}.{timestamp}.".encode() + body
     digest = hmac.new(_standard_key(secret), content, hashlib.sha256).digest()
     return "v1," + base64.b64encode(digest).decode()
+
+
+def standard_webhook_secrets(value: Any, platform: str) -> list[str]:
+    """A connection's ``whsec_…`` secrets: one string, or a list while keys rotate
+    (a delivery signed under any of them verifies)."""
+    given = [value] if isinstance(value, str) else value
+    if not isinstance(given, list | tuple) or not given or not all(isinstance(s, str) for s in given):
+        raise AdapterError(f"{platform}: webhook_secret must be a string or a list of strings")
+    for secret in given:
+        try:
+            _standard_key(secret)
+        except ValueError:
+            raise AdapterError(f"{platform}: a webhook_secret is not whsec_ followed by base64") from None
+    return list(given)
+
+
+def standard_headers(request: WebhookRequest) -> dict[str, str | None]:
+    """The three headers :func:`verify_standard_webhooks` reads, from a delivery."""
+    return {name: request.header(name) for name in ("webhook-id", "webhook-timestamp", "webhook-signature")}
+
+
+def standard_envelope(request: WebhookRequest, verified: bytes) -> Envelope:
+    """A single-event delivery: the id is the ``webhook-id`` header, the body the event."""
+    delivery_id = (request.header("webhook-id") or "").strip()
+    if not delivery_id:
+        raise MalformedDelivery("missing webhook-id header")
+    return Envelope(delivery_id=delivery_id, events=[load_json_object(verified, "delivery body", MalformedDelivery)])
+
+
+def standard_event(
+    raw_event: Any, envelope: Envelope, kinds: Mapping[str, str]
+) -> tuple[str, dt.datetime, dict[str, Any]]:
+    """The unified kind (``type`` looked up in ``kinds``), the time (``timestamp``)
+    and the ``data`` object of an event in the Standard Webhooks payload shape.
+    Its id is the delivery's ``webhook-id``, which must be there."""
+    event = expect_dict(raw_event, "event", AdapterError)
+    kind = choice(kinds, event.get("type"), "event type")
+    occurred_at = iso_instant(event.get("timestamp"), "timestamp")
+    data = expect_dict(event.get("data"), "data", AdapterError)
+    if not envelope.delivery_id:
+        raise AdapterError("the delivery has no webhook-id to identify its event")
+    return kind, occurred_at, data
+
+
+def sign_standard_webhook(
+    secrets: Sequence[str], body: bytes, now: dt.datetime, delivery_id: str | None
+) -> WebhookRequest:
+    """A delivery as the platform sends it: one ``v1,`` entry per current secret."""
+    msg_id = delivery_id or "msg_" + token_hex(13)
+    timestamp = int(now.timestamp())
+    signature = " ".join(standard_webhooks_signature(s, msg_id, timestamp, body) for s in secrets)
+    headers = {
+        "Content-Type": "application/json",
+        "webhook-id": msg_id,
+        "webhook-timestamp": str(timestamp),
+        "webhook-signature": signature,
+        "Content-Length": str(len(body)),
+    }
+    return WebhookRequest(headers=headers, body=body, content_type="application/json")
 
 
 def verify_standard_webhooks(
