@@ -16,13 +16,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from marshmallow import ValidationError
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from adapters import Adapter, AdapterError, CataloguePage, FetchError
 from schemas import course_schema, first_error
 
 from .models import CatalogueSync, Course, CourseRevision, Platform, utcnow
+from .platforms import require_platform
 
 COURSE_FIELDS = (
     "title",
@@ -194,7 +195,7 @@ def run_sync(
     """
     refused: list[tuple[str, str]] = []
     with transaction() as session:
-        platform = _platform(session, platform_name)
+        platform = require_platform(session, platform_name)
         sync = _start_or_resume(session, platform, source, first_cursor)
         sync_id, cursor = sync.id, sync.cursor
     while cursor is not None:
@@ -207,7 +208,7 @@ def run_sync(
                 failed.status, failed.error = "failed", str(exc)[:2000]
             raise
         with transaction() as session:
-            platform = _platform(session, platform_name)
+            platform = require_platform(session, platform_name)
             sync = session.get(CatalogueSync, sync_id)
             assert sync is not None
             if page.not_modified:
@@ -233,13 +234,6 @@ def run_sync(
     return SyncOutcome(done, refused)
 
 
-def _platform(session: Session, name: str) -> Platform:
-    platform = session.scalar(select(Platform).where(Platform.name == name))
-    if platform is None:
-        raise AdapterError(f"platform {name!r} is not loaded: run `hub platforms load FILE` first")
-    return platform
-
-
 def price_in_force(session: Session, course_id: int, at: dt.datetime) -> CourseRevision | None:
     """The catalogue record in force at ``at``: the latest one updated at or
     before it, else the earliest one held."""
@@ -257,12 +251,3 @@ def price_in_force(session: Session, course_id: int, at: dt.datetime) -> CourseR
         .order_by(CourseRevision.effective_at, CourseRevision.id)
         .limit(1)
     ).first()
-
-
-def mark_stale_running_failed(session: Session, platform: Platform) -> None:
-    """A sync left ``running`` by a process that died is resumable like a failed one."""
-    session.execute(
-        update(CatalogueSync)
-        .where(CatalogueSync.platform_id == platform.id, CatalogueSync.status == "running")
-        .values(status="failed", error="interrupted")
-    )

@@ -9,8 +9,6 @@ import logging
 from typing import Any
 
 from flask import Flask
-from rq.exceptions import NoSuchJobError
-from rq.job import Job
 from sqlalchemy import select
 
 from .catalogue import Progress, SyncOutcome, last_etag, run_sync
@@ -18,7 +16,7 @@ from .crypto import SecretBox
 from .db import db
 from .models import Platform
 from .platforms import adapter_for
-from .queues import get_queue
+from .queues import get_queue, job_waiting
 
 log = logging.getLogger(__name__)
 
@@ -80,12 +78,8 @@ def schedule_all(app: Flask) -> list[str]:
     with db.sessions() as session:
         names = session.scalars(select(Platform.name).where(Platform.catalogue_sync_interval_s.is_not(None))).all()
     for name in names:
-        try:
-            existing = Job.fetch(job_id(name), connection=queue.connection, serializer=queue.serializer)
-            if existing.get_status(refresh=True) in ("scheduled", "queued", "started"):
-                continue
-        except NoSuchJobError:
-            pass
+        if job_waiting(queue, job_id(name)):
+            continue
         queue.enqueue(sync_job, name, job_id=job_id(name), job_timeout=3600)
         scheduled.append(name)
     return scheduled

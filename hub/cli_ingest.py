@@ -40,7 +40,7 @@ def _emit(record: dict[str, Any]) -> None:
     click.echo(json.dumps(record, ensure_ascii=False, separators=(",", ":")))
 
 
-def _received_at(folder: Path) -> dict[str, str]:
+def received_times(folder: Path) -> dict[str, str]:
     path = folder / "received-at.json"
     if not path.exists():
         return {}
@@ -65,8 +65,9 @@ def delivery_time(times: dict[str, str], path: Path) -> dt.datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
-def _normalized(adapter: Adapter, kind: str, path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
-    """(where, unified record) for each record of one file."""
+def _normalized(adapter: Adapter, kind: str, path: Path, times: dict[str, str]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(where, unified record) for each record of one file; ``times`` are the
+    received-at times of the folder of a saved delivery."""
     data = path.read_bytes()
     if kind == "catalogue":
         for record in adapter.parse_catalogue(data, path.name).courses:
@@ -83,7 +84,7 @@ def _normalized(adapter: Adapter, kind: str, path: Path) -> Iterator[tuple[str, 
         from webhooks.http_file import parse_http_file
 
         request = parse_http_file(data, path.name).request
-        verified = adapter.verify_webhook(request, delivery_time(_received_at(path.parent), path))
+        verified = adapter.verify_webhook(request, delivery_time(times, path))
         envelope = adapter.parse_envelope(request, verified)
         for index, raw_event in enumerate(envelope.events, start=1):
             try:
@@ -104,9 +105,12 @@ def normalize(platform: str, kind: str, files: tuple[Path, ...]) -> None:
     adapter = platform_adapter(app, platform, required=kind == "webhook")
     schema = {"catalogue": course_schema, "settlement": settlement_line_schema}.get(kind, event_schema)
     failures = 0
+    times_by_folder: dict[Path, dict[str, str]] = {}
     for path in files:
+        if kind == "webhook" and path.parent not in times_by_folder:
+            times_by_folder[path.parent] = received_times(path.parent)
         try:
-            for where, record in _normalized(adapter, kind, path):
+            for where, record in _normalized(adapter, kind, path, times_by_folder.get(path.parent, {})):
                 try:
                     _emit(schema.dump(schema.load(record)))
                 except ValidationError as exc:

@@ -10,7 +10,7 @@ import click
 from adapters import AdapterError
 from adapters.registry import platform_names
 
-from .cli_ingest import _received_at, delivery_time, platform_adapter
+from .cli_ingest import delivery_time, platform_adapter, received_times
 from .cli_support import CommandError, friendly_errors, make_app
 from .db import db
 from .platforms import get_platform
@@ -37,7 +37,7 @@ def webhooks_replay(platform: str, folder: Path) -> None:
     adapter = platform_adapter(app, platform)
     if adapter.polled:
         raise CommandError(f"{platform} sends no webhooks; use `hub orders poll`")
-    times = _received_at(folder)
+    times = received_times(folder)
     for path in sorted(folder.glob("*.http")):
         try:
             request = read_http_file(path).request

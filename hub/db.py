@@ -15,6 +15,7 @@ from typing import Any
 
 from flask import Flask, current_app, g
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -46,6 +47,12 @@ def make_engine(url: str | URL, **kwargs: Any) -> Engine:
         event.listen(engine, "begin", _sqlite_begin)
         return engine
     return create_engine(parsed, pool_pre_ping=True, **kwargs)
+
+
+def dialect_insert(session: Session) -> Any:
+    """``insert`` of the session's dialect, which has ``on_conflict_do_nothing``
+    (PostgreSQL and SQLite spell it alike)."""
+    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
 
 
 class _State:

@@ -13,16 +13,12 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from sqlalchemy import select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from .db import dialect_insert
 from .models import Cancellation, Completion, Platform, Purchase, RejectedEvent
 
 Outcome = Literal["applied", "duplicate"]
-
-
-def _insert(session: Session):  # type: ignore[no-untyped-def]
-    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
 
 
 def apply_event(session: Session, platform: Platform, event: dict[str, Any]) -> Outcome:
@@ -39,7 +35,7 @@ def apply_event(session: Session, platform: Platform, event: dict[str, Any]) -> 
 
 def _apply_purchase(session: Session, platform: Platform, event: dict[str, Any]) -> Outcome:
     purchase_id = session.execute(
-        _insert(session)(Purchase)
+        dialect_insert(session)(Purchase)
         .values(
             platform_id=platform.id,
             order_id=event["order_id"],
@@ -90,7 +86,7 @@ def _purchase_id(session: Session, platform: Platform, order_id: str) -> int | N
 def _apply_cancellation(session: Session, platform: Platform, event: dict[str, Any]) -> Outcome:
     purchase_id = _purchase_id(session, platform, event["order_id"])
     inserted = session.execute(
-        _insert(session)(Cancellation)
+        dialect_insert(session)(Cancellation)
         .values(
             platform_id=platform.id,
             order_id=event["order_id"],
@@ -112,7 +108,7 @@ def _apply_cancellation(session: Session, platform: Platform, event: dict[str, A
 def _apply_completion(session: Session, platform: Platform, event: dict[str, Any]) -> Outcome:
     purchase_id = _purchase_id(session, platform, event["order_id"])
     inserted = session.execute(
-        _insert(session)(Completion)
+        dialect_insert(session)(Completion)
         .values(
             platform_id=platform.id,
             order_id=event["order_id"],

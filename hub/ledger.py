@@ -16,10 +16,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import func, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from .db import dialect_insert
 from .models import LedgerAccount, LedgerPosting, LedgerTransaction, Participant, Platform
 
 PROGRAMME_ACCOUNT = "programme:funding"
@@ -47,10 +47,6 @@ def platform_payable_code(platform_name: str) -> str:
     return f"platform:{platform_name}:payable"
 
 
-def _insert(session: Session):  # type: ignore[no-untyped-def]
-    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-
-
 def ensure_account(
     session: Session, code: str, kind: str, *, participant_id: int | None = None, platform_id: int | None = None
 ) -> int:
@@ -59,7 +55,7 @@ def ensure_account(
     if existing is not None:
         return existing
     statement = (
-        _insert(session)(LedgerAccount)
+        dialect_insert(session)(LedgerAccount)
         .values(code=code, kind=kind, participant_id=participant_id, platform_id=platform_id, balance_idr=0)
         .on_conflict_do_nothing(index_elements=["code"])
     )
@@ -113,7 +109,7 @@ def post(
     """
     check_legs(legs)
     inserted = session.execute(
-        _insert(session)(LedgerTransaction)
+        dialect_insert(session)(LedgerTransaction)
         .values(idempotency_key=idempotency_key, kind=kind, memo=memo, purchase_id=purchase_id)
         .on_conflict_do_nothing(index_elements=["idempotency_key"])
         .returning(LedgerTransaction.id)

@@ -13,13 +13,13 @@ import datetime as dt
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from adapters import Adapter, AdapterError
 
 from .ingest import IngestResult, ingest
 from .models import Platform, PollState, utcnow
+from .platforms import require_platform
 
 EPOCH = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
 """Where the first poll starts: before the programme's first wave."""
@@ -62,9 +62,7 @@ def poll(
     total = IngestResult()
     for number, (orders, _next_page) in enumerate(pages, start=1):
         with transaction() as session:
-            platform = session.scalar(select(Platform).where(Platform.name == platform_name))
-            if platform is None:
-                raise AdapterError(f"platform {platform_name!r} is not loaded: run `hub platforms load FILE` first")
+            platform = require_platform(session, platform_name)
             total.add(apply_orders_page(session, platform, adapter, orders))
         if progress is not None:
             progress(number, total)

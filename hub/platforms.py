@@ -16,7 +16,7 @@ from urllib.parse import urlparse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from adapters import Adapter, UnknownPlatform, get_adapter
+from adapters import Adapter, AdapterError, UnknownPlatform, get_adapter
 from adapters.registry import check_known
 
 from . import ledger
@@ -108,14 +108,18 @@ def get_platform(session: Session, name: str) -> Platform | None:
     return session.scalar(select(Platform).where(Platform.name == name))
 
 
-class PlatformNotLoaded(LookupError):
-    pass
+class PlatformNotLoaded(AdapterError):
+    """A known platform whose connection has not been loaded yet."""
+
+
+def require_platform(session: Session, name: str) -> Platform:
+    platform = get_platform(session, name)
+    if platform is None:
+        raise PlatformNotLoaded(f"platform {name!r} is not loaded: run `hub platforms load FILE` first")
+    return platform
 
 
 def adapter_for(session: Session, name: str, box: SecretBox) -> Adapter:
     """The adapter of a loaded platform over its connection (secrets decrypted)."""
     check_known(name)
-    platform = get_platform(session, name)
-    if platform is None:
-        raise PlatformNotLoaded(f"platform {name!r} is not loaded: run `hub platforms load FILE` first")
-    return get_adapter(name, connection_settings(platform, box))
+    return get_adapter(name, connection_settings(require_platform(session, name), box))

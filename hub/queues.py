@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from flask import Flask
 from rq import Queue
+from rq.exceptions import NoSuchJobError
+from rq.job import Job
 from rq.serializers import JSONSerializer
 
 from .redis_ext import app_redis
@@ -16,6 +18,18 @@ def get_queue(app: Flask, name: str) -> Queue:
     if name not in QUEUE_NAMES:
         raise ValueError(f"unknown queue {name!r}")
     return Queue(name, connection=app_redis(app).client(), serializer=SERIALIZER)
+
+
+WAITING = ("scheduled", "queued", "started", "deferred")
+
+
+def job_waiting(queue: Queue, job_id: str) -> bool:
+    """True when the job ``job_id`` exists and has yet to finish (so queueing it again would double it)."""
+    try:
+        job = Job.fetch(job_id, connection=queue.connection, serializer=queue.serializer)
+    except NoSuchJobError:
+        return False
+    return job.get_status(refresh=True) in WAITING
 
 
 def all_queues(app: Flask) -> list[Queue]:

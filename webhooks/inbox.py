@@ -13,11 +13,11 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Literal
 
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from adapters import Adapter, WebhookRequest
 from hub.crypto import sha256_hex
+from hub.db import dialect_insert
 from hub.models import Platform, WebhookDelivery
 
 Verdict = Literal["accepted", "duplicate"]
@@ -32,10 +32,6 @@ class Received:
     dedupe_key: str
 
 
-def _insert(session: Session):  # type: ignore[no-untyped-def]
-    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-
-
 def receive(
     session: Session, platform: Platform, adapter: Adapter, request: WebhookRequest, now: dt.datetime
 ) -> Received:
@@ -48,7 +44,7 @@ def receive(
     # Keep every header the platform sent except transport noise; they are part of what was signed.
     headers = {k: v for k, v in request.headers.items() if k.lower() not in ("content-length", "host", "connection")}
     stored = session.execute(
-        _insert(session)(WebhookDelivery)
+        dialect_insert(session)(WebhookDelivery)
         .values(
             platform_id=platform.id,
             dedupe_key=key[:300],

@@ -9,14 +9,12 @@ from typing import Any
 import redis
 from flask import Flask
 from rq import Retry
-from rq.exceptions import NoSuchJobError
-from rq.job import Job
 from sqlalchemy import select
 
 from hub.crypto import SecretBox
 from hub.db import db
 from hub.models import WebhookDelivery, utcnow
-from hub.queues import get_queue
+from hub.queues import get_queue, job_waiting
 
 from .processing import pending_ids, process_delivery
 
@@ -97,13 +95,8 @@ def sweep(app: Flask, older_than: dt.timedelta = dt.timedelta(seconds=30)) -> in
         ).all()
     queue = get_queue(app, "webhooks")
     for delivery_id in ids:
-        job_id = f"delivery-{delivery_id}"
-        try:
-            existing = Job.fetch(job_id, connection=queue.connection, serializer=queue.serializer)
-            if existing.get_status(refresh=True) in ("queued", "started", "scheduled", "deferred"):
-                continue
-        except NoSuchJobError:
-            pass
+        if job_waiting(queue, f"delivery-{delivery_id}"):
+            continue
         if enqueue(app, delivery_id):
             queued += 1
     return queued
@@ -125,9 +118,7 @@ def start_sweeper(app: Flask) -> int:
     """Sweep now (a worker is starting) and keep sweeping every minute."""
     queued = sweep(app, older_than=dt.timedelta(0))
     queue = get_queue(app, "webhooks")
-    try:
-        Job.fetch(SWEEP_JOB_ID, connection=queue.connection, serializer=queue.serializer)
-    except NoSuchJobError:
+    if not job_waiting(queue, SWEEP_JOB_ID):
         queue.enqueue_in(SWEEP_EVERY, sweeper_job, job_id=SWEEP_JOB_ID)
     return queued
 
