@@ -17,6 +17,7 @@ from typing import Any
 
 import click
 
+from .cli_funding import ledger, participants_show, reconcile
 from .cli_ingest import catalogue, normalize, orders
 from .cli_support import CommandError, file_arg, friendly_errors, make_app
 from .cli_webhooks import orders_list, webhooks
@@ -234,6 +235,9 @@ main.add_command(catalogue)
 main.add_command(orders)
 main.add_command(webhooks)
 orders.add_command(orders_list)
+main.add_command(reconcile)
+main.add_command(ledger)
+participants.add_command(participants_show)
 
 
 def entry() -> None:  # pragma: no cover - console script shim

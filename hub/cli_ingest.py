@@ -201,6 +201,7 @@ def orders() -> None:
 @friendly_errors
 def orders_poll(platform: str, files: tuple[Path, ...]) -> None:
     """Poll a platform's orders API since the last poll, or apply saved pages (FILES)."""
+    from .funding_jobs import request_funding
     from .orders import poll, watermark
 
     app = make_app()
@@ -231,6 +232,8 @@ def orders_poll(platform: str, files: tuple[Path, ...]) -> None:
 
     with app.app_context():
         result = poll(db.transaction, platform, adapter, saved_pages() if files else live_pages(), progress)
+        if result.applied:
+            request_funding(app)
     for reason in result.rejected:
         click.echo(f"{platform}: rejected: {reason}", err=True)
     click.echo(

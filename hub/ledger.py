@@ -12,15 +12,16 @@ mistake is corrected by a reversing transaction.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from .db import dialect_insert
-from .models import LedgerAccount, LedgerPosting, LedgerTransaction, Participant, Platform
+from .models import LedgerAccount, LedgerPosting, LedgerTransaction, Participant, Platform, utcnow
 
 PROGRAMME_ACCOUNT = "programme:funding"
 
@@ -136,6 +137,90 @@ def post(
                 f"transaction {idempotency_key!r} would overdraw account {leg.account_id}"
             ) from exc
     return inserted
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One transaction for :func:`post_many`."""
+
+    idempotency_key: str
+    kind: str
+    legs: tuple[Leg, ...]
+    purchase_id: int | None = None
+    memo: str | None = None
+
+
+# Rows per INSERT statement: well under SQLite's and PostgreSQL's limits on bound parameters.
+_ROWS_PER_STATEMENT = 1500
+
+
+def post_many(session: Session, entries: Sequence[Entry]) -> dict[str, int]:
+    """Record many transactions set-based, in the caller's database transaction:
+    a few statements per thousand transactions instead of several per transaction.
+
+    Returns ``{idempotency key: transaction id}`` of those recorded now; an
+    entry whose key already exists is skipped and changes nothing. Raises
+    InsufficientBalance when the net effect would leave a participant's
+    balance below zero (the caller must roll back); the caller is expected to
+    have computed each balance with its account row locked.
+    """
+    for entry in entries:
+        check_legs(entry.legs)
+    if not entries:
+        return {}
+    now = utcnow()
+    recorded: dict[str, int] = {}
+    for start in range(0, len(entries), _ROWS_PER_STATEMENT):
+        chunk = entries[start : start + _ROWS_PER_STATEMENT]
+        rows = [
+            {
+                "idempotency_key": e.idempotency_key,
+                "kind": e.kind,
+                "memo": e.memo,
+                "purchase_id": e.purchase_id,
+                "created_at": now,
+            }
+            for e in chunk
+        ]
+        statement = (
+            dialect_insert(session)(LedgerTransaction)
+            .values(rows)
+            .on_conflict_do_nothing(index_elements=["idempotency_key"])
+            .returning(LedgerTransaction.idempotency_key, LedgerTransaction.id)
+        )
+        recorded.update({key: tx_id for key, tx_id in session.execute(statement)})
+    fresh = [entry for entry in entries if entry.idempotency_key in recorded]
+    # Every leg of a transaction goes in the same statement: PostgreSQL's
+    # trigger checks that each transaction sums to zero per statement.
+    postings: list[dict[str, object]] = []
+    for entry in fresh:
+        if len(postings) + len(entry.legs) > _ROWS_PER_STATEMENT:
+            session.execute(insert(LedgerPosting).values(postings))
+            postings = []
+        tx_id = recorded[entry.idempotency_key]
+        postings.extend(
+            {"transaction_id": tx_id, "account_id": leg.account_id, "amount_idr": leg.amount_idr, "created_at": now}
+            for leg in entry.legs
+        )
+    if postings:
+        session.execute(insert(LedgerPosting).values(postings))
+    deltas: defaultdict[int, int] = defaultdict(int)
+    for entry in fresh:
+        for leg in entry.legs:
+            deltas[leg.account_id] += leg.amount_idr
+    changes = [{"account": account, "delta": delta} for account, delta in sorted(deltas.items()) if delta]
+    if changes:
+        statement = (
+            update(LedgerAccount)
+            .where(LedgerAccount.id == bindparam("account"))
+            .values(balance_idr=LedgerAccount.balance_idr + bindparam("delta"))
+        )
+        try:
+            with session.begin_nested():
+                session.connection().execute(statement, changes)
+        except IntegrityError as exc:
+            raise InsufficientBalance("these transactions would overdraw a participant's balance") from exc
+    return recorded
 
 
 def balances(session: Session, codes: Iterable[str] | None = None) -> dict[str, int]:

@@ -172,3 +172,53 @@ def participant_balances(session: Session) -> Iterator[tuple[str, int]]:
     )
     for card, balance in session.execute(query).yield_per(5000):
         yield card, int(balance or 0)
+
+
+def participant_statement(session: Session, card_number: str) -> dict[str, Any] | None:
+    """What ``hub participants show`` prints: the participant's balance, every
+    purchase with its verdict, completions and incentive eligibility (None
+    when the card is not in the register). The NIK is never part of it."""
+    from schemas import utc_iso
+
+    from .incentives import eligibility_of
+    from .models import Completion, Platform, Purchase
+
+    participant = session.scalar(select(Participant).where(Participant.card_number == card_number))
+    if participant is None:
+        return None
+    balance = session.scalar(select(LedgerAccount.balance_idr).where(LedgerAccount.participant_id == participant.id))
+    purchases = []
+    rows = session.execute(
+        select(Purchase, Platform.name, Completion)
+        .join(Platform, Platform.id == Purchase.platform_id)
+        .outerjoin(Completion, Completion.purchase_id == Purchase.id)
+        .where(Purchase.card_number == card_number)
+        .order_by(Purchase.occurred_at, Platform.name, Purchase.order_id)
+    ).tuples()
+    for purchase, platform, completion in rows:
+        purchases.append(
+            {
+                "platform": platform,
+                "order_id": purchase.order_id,
+                "course_external_id": purchase.course_external_id,
+                "amount_idr": purchase.amount_idr,
+                "paid_at": utc_iso(purchase.occurred_at),
+                "funding": purchase.funding,
+                "decided_at": utc_iso(purchase.decided_at) if purchase.decided_at else None,
+                "refunded": purchase.refunded,
+                "completed_at": utc_iso(purchase.completed_at) if purchase.completed_at else None,
+                "certificate_number": completion.certificate_number if completion else None,
+                "certificate_url": completion.certificate_url if completion else None,
+            }
+        )
+    eligibility = eligibility_of(session, participant.id)
+    return {
+        "card_number": participant.card_number,
+        "name": participant.name,
+        "status": participant.status,
+        "wave": participant.wave,
+        "accepted_at": utc_iso(participant.accepted_at),
+        "balance_idr": int(balance or 0),
+        "purchases": purchases,
+        "incentive_eligible_at": utc_iso(eligibility.eligible_at) if eligibility else None,
+    }

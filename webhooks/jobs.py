@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from hub.crypto import SecretBox
 from hub.db import db
+from hub.funding_jobs import request_funding
 from hub.models import WebhookDelivery, utcnow
 from hub.queues import get_queue, job_waiting
 
@@ -41,6 +42,8 @@ def run_delivery(app: Flask, delivery_id: int) -> dict[str, Any]:
         raise
     if result is None:
         return {"delivery": delivery_id, "skipped": "already processed"}
+    if result.applied:
+        request_funding(app)
     return {"delivery": delivery_id, "applied": result.applied, "duplicates": result.duplicates,
             "rejected": len(result.rejected)}  # fmt: skip
 

@@ -3,6 +3,7 @@
 from .base import Base, UtcDateTime, utcnow
 from .course import Course, CourseRevision
 from .inbox import DELIVERY_STATES, WebhookDelivery
+from .incentive import IncentiveEligibility
 from .ledger import ACCOUNT_KINDS, LedgerAccount, LedgerPosting, LedgerTransaction
 from .order import FUNDING_STATES, Cancellation, Completion, Purchase
 from .participant import PARTICIPANT_STATUSES, Participant
@@ -21,6 +22,7 @@ __all__ = [
     "Completion",
     "Course",
     "CourseRevision",
+    "IncentiveEligibility",
     "LedgerAccount",
     "LedgerPosting",
     "LedgerTransaction",
