@@ -27,8 +27,14 @@ def reconcile() -> None:
 @reconcile.command("funding")
 @click.option("--wait", is_flag=True, help="with a worker running, wait until its run is done")
 @click.option("--json", "as_json", is_flag=True, help="print the run's counts as one JSON object")
+@click.option(
+    "--batch-size",
+    type=click.IntRange(1, 100_000),
+    default=None,
+    help="participants decided per database transaction when the run is done here (default 1000)",
+)
 @friendly_errors
-def reconcile_funding(wait: bool, as_json: bool) -> None:
+def reconcile_funding(wait: bool, as_json: bool, batch_size: int | None) -> None:
     """Run the funding job: decide every purchase past the grace period and
     settle cancellations. A running worker does it (with --wait, this command
     waits for it); with no worker, it runs here, through the same job code."""
@@ -41,7 +47,7 @@ def reconcile_funding(wait: bool, as_json: bool) -> None:
         except (redis.ConnectionError, redis.TimeoutError, OSError):
             listening = False
         if not listening:
-            report = run_now(app, progress=_progress_line).as_dict()
+            report = run_now(app, progress=_progress_line, batch_size=batch_size).as_dict()
             _finish_progress()
             _print_report(report, as_json)
             return

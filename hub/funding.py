@@ -113,7 +113,7 @@ def run_funding(
     report = FundingReport()
     with db.sessions() as session:
         cards = due_participants(session, cutoff)
-        platform_names = dict(session.execute(select(Platform.id, Platform.name)).tuples().all())
+        platform_names = dict(session.execute(select(Platform.id, Platform.name)).all())
     for start in range(0, len(cards), batch_size):
         batch = cards[start : start + batch_size]
         with db.transaction() as session:
@@ -190,7 +190,7 @@ def decide_batch(
         select(Purchase.card_number, func.min(Purchase.occurred_at))
         .where(Purchase.card_number.in_(list(holders)), Purchase.funding == "funded")
         .group_by(Purchase.card_number)
-    ).tuples():
+    ):
         holders[card].first_funded_at = first
     courses, revisions = _catalogue(session, purchases)
 
@@ -249,7 +249,7 @@ def _lock_holders(session: Session, cards: Sequence[str]) -> tuple[dict[str, _Ho
         select(Participant.id, Participant.card_number, Participant.status, Participant.accepted_at, LedgerAccount.id)
         .outerjoin(LedgerAccount, LedgerAccount.participant_id == Participant.id)
         .where(Participant.card_number.in_(list(cards)))
-    ).tuples()
+    )
     holders: dict[str, _Holder] = {}
     by_account: dict[int, str] = {}
     for participant_id, card, status, accepted_at, account_id in participants:
@@ -261,7 +261,7 @@ def _lock_holders(session: Session, cards: Sequence[str]) -> tuple[dict[str, _Ho
         .where(LedgerAccount.id.in_(list(by_account)))
         .order_by(LedgerAccount.id)
         .with_for_update(skip_locked=True)
-    ).tuples()
+    )
     busy = set(by_account.values())
     for account_id, balance in locked:
         card = by_account[account_id]
@@ -284,7 +284,7 @@ def _due_purchases(session: Session, cards: Sequence[str], cutoff: dt.datetime) 
             Purchase.occurred_at,
             Purchase.funding,
         ).where(Purchase.card_number.in_(list(cards)), Purchase.funding == "pending", Purchase.occurred_at <= cutoff)
-    ).tuples()
+    )
     return [_Purchase(*row) for row in rows]
 
 
@@ -308,7 +308,7 @@ def _due_cancellations(
         )
         .join(Purchase, Purchase.id == Cancellation.purchase_id)
         .where(Purchase.card_number.in_(list(cards)), Cancellation.settled_at.is_(None))
-    ).tuples()
+    )
     due = []
     for cancellation_id, cancelled_at, *purchase_row in rows:
         purchase = deciding.get(purchase_row[0]) or _Purchase(*purchase_row)
@@ -332,7 +332,7 @@ def _catalogue(
             select(Course.id, Course.external_id).where(
                 Course.platform_id == platform_id, Course.external_id.in_(list(external_ids))
             )
-        ).tuples():
+        ):
             courses[(platform_id, external_id)] = course_id
     revisions: dict[int, list[_Revision]] = {}
     if courses:
@@ -342,7 +342,7 @@ def _catalogue(
             )
             .where(CourseRevision.course_id.in_(list(courses.values())))
             .order_by(CourseRevision.course_id, CourseRevision.effective_at, CourseRevision.id)
-        ).tuples():
+        ):
             revisions.setdefault(course_id, []).append(_Revision(effective_at, int(price), bool(active)))
     return courses, revisions
 

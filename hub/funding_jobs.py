@@ -20,7 +20,7 @@ from rq import Worker
 from sqlalchemy import func, select
 
 from .db import db
-from .funding import FundingReport, Progress, run_funding
+from .funding import BATCH_PARTICIPANTS, FundingReport, Progress, run_funding
 from .models import Purchase, utcnow
 from .queues import get_queue, job_waiting
 
@@ -36,9 +36,14 @@ def clock(app: Flask) -> dt.datetime:
     return now
 
 
-def run_now(app: Flask, progress: Progress | None = None) -> FundingReport:
+def run_now(app: Flask, progress: Progress | None = None, batch_size: int | None = None) -> FundingReport:
     """Run the funding job in this process (needs an app context)."""
-    report = run_funding(now=clock(app), grace=app.config["HUB"].funding_grace, progress=progress)
+    report = run_funding(
+        now=clock(app),
+        grace=app.config["HUB"].funding_grace,
+        progress=progress,
+        batch_size=batch_size or BATCH_PARTICIPANTS,
+    )
     log.info("funding: %s", report.summary())
     return report
 

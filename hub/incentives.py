@@ -31,7 +31,7 @@ def record_incentives(session: Session, now: dt.datetime) -> int:
             Participant.id.not_in(recorded),
         )
         .order_by(Participant.id, Purchase.completed_at, Purchase.id)
-    ).tuples()
+    )
     first: dict[int, tuple[int, dt.datetime]] = {}
     for participant_id, purchase_id, completed_at in rows:
         if completed_at is not None:

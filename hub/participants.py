@@ -194,7 +194,7 @@ def participant_statement(session: Session, card_number: str) -> dict[str, Any] 
         .outerjoin(Completion, Completion.purchase_id == Purchase.id)
         .where(Purchase.card_number == card_number)
         .order_by(Purchase.occurred_at, Platform.name, Purchase.order_id)
-    ).tuples()
+    )
     for purchase, platform, completion in rows:
         purchases.append(
             {
