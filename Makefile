@@ -21,9 +21,12 @@ $(STAMP): setup.cfg pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
+# With the platforms folder beside this checkout, `make run` also plays the platforms'
+# APIs from their samples (the sandbox) and syncs every catalogue from it.
+SHARED ?= ../shared
 run: install
 	$(BIN)/hub db upgrade
-	$(BIN)/hub run --port $(PORT)
+	$(BIN)/hub run --port $(PORT)$(if $(wildcard $(SHARED)/platforms), --sandbox $(SHARED)/platforms)
 
 lint: install
 	$(BIN)/ruff check .
@@ -54,6 +57,9 @@ test-sqlite: install
 format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+bench: install
+	$(BIN)/python bench/normalize.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

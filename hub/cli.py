@@ -19,6 +19,7 @@ import click
 
 from .cli_funding import ledger, participants_show, reconcile
 from .cli_ingest import catalogue, normalize, orders
+from .cli_sandbox import sandbox
 from .cli_support import CommandError, file_arg, friendly_errors, make_app
 from .cli_webhooks import orders_list, webhooks
 from .crypto import NikHasher, SecretBox
@@ -70,28 +71,58 @@ def worker(burst: bool) -> None:
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.option(
+    "--sandbox", "sandbox_dir", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
+    help="also run the platforms' sandbox from this platforms folder, point the platforms at it, "
+    "import its participants.csv and sync every catalogue",
+)  # fmt: skip
+@click.option("--sandbox-port", default=8100, show_default=True, type=click.IntRange(1, 65535))
 @friendly_errors
-def run(host: str, port: int) -> None:
+def run(host: str, port: int, sandbox_dir: Path | None, sandbox_port: int) -> None:
     """Serve and work together on one machine (stops both on Ctrl-C)."""
     configure_logging(logging.INFO)
     from .redis_ext import app_redis
+    from .sandbox import SandboxError, load_settings
+    from .sandbox.populate import point_hub_at_sandbox
+    from .sandbox.process import SandboxProcess
     from .server import serve as run_server
 
     app = make_app()
     redis = app_redis(app)
     started_redis = redis.embedded is not None and not redis.embedded.is_running()
     redis.start_embedded()
-    worker_process = subprocess.Popen([sys.executable, "-m", "hub", "worker"])
+    sandbox_process: SandboxProcess | None = None
+    worker_process: subprocess.Popen[bytes] | None = None
+    # gunicorn forks its workers from this process: only this process, not a
+    # worker leaving, may stop the RQ worker, the sandbox and the embedded Redis.
+    owner = os.getpid()
     try:
+        if sandbox_dir is not None:
+            try:
+                settings = load_settings(sandbox_dir)
+                sandbox_process = SandboxProcess.start(sandbox_dir, port=sandbox_port)
+                point_hub_at_sandbox(app, settings, sandbox_process.base_url)
+            except SandboxError as exc:
+                raise CommandError(f"sandbox: {exc}") from exc
+        worker_process = subprocess.Popen([sys.executable, "-m", "hub", "worker"])
         run_server(app, host=host, port=port, workers=2, threads=4)
     finally:
-        worker_process.send_signal(signal.SIGTERM)
+        if os.getpid() == owner:
+            _stop_beside(worker_process, sandbox_process, redis.embedded if started_redis else None)
+
+
+def _stop_beside(worker: subprocess.Popen[bytes] | None, sandbox: Any, embedded: Any) -> None:
+    """Stop what ``hub run`` started beside the web app, the worker first."""
+    if worker is not None:
+        worker.send_signal(signal.SIGTERM)
         try:
-            worker_process.wait(timeout=30)
+            worker.wait(timeout=30)
         except subprocess.TimeoutExpired:
-            worker_process.kill()
-        if started_redis and redis.embedded is not None:
-            redis.embedded.stop()
+            worker.kill()
+    if sandbox is not None:
+        sandbox.stop()
+    if embedded is not None:
+        embedded.stop()
 
 
 @main.group()
@@ -234,6 +265,7 @@ main.add_command(normalize)
 main.add_command(catalogue)
 main.add_command(orders)
 main.add_command(webhooks)
+main.add_command(sandbox)
 orders.add_command(orders_list)
 main.add_command(reconcile)
 main.add_command(ledger)
