@@ -9,12 +9,12 @@ Alembic migrations (hub/migrate.py).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 from flask import Flask, current_app, g
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, any_, bindparam, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session, sessionmaker
@@ -53,6 +53,15 @@ def dialect_insert(session: Session) -> Any:
     """``insert`` of the session's dialect, which has ``on_conflict_do_nothing``
     (PostgreSQL and SQLite spell it alike)."""
     return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+
+
+def one_of(session: Session, column: Any, values: Sequence[Any]) -> Any:
+    """``column IN values`` for a batch: one array parameter on PostgreSQL
+    (``= ANY(:values)``), which keeps a statement with thousands of values
+    small and its plan cached; an expanding ``IN`` elsewhere."""
+    if session.get_bind().dialect.name == "postgresql":
+        return column == any_(bindparam(None, list(values), type_=postgresql.ARRAY(column.type)))
+    return column.in_(list(values))
 
 
 class _State:

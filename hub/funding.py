@@ -14,7 +14,7 @@ running the job again changes nothing.
 The work is set-based: participants are taken in batches, each batch in one
 database transaction that reads everything it needs in a few queries,
 decides in memory and writes with a few bulk statements. On PostgreSQL a
-batch first locks its participants' balance accounts (``FOR UPDATE SKIP
+batch first locks its participants' balance accounts (``FOR NO KEY UPDATE SKIP
 LOCKED``, in account order): a second funding job running at the same time
 takes other participants, and a participant is never decided by two jobs at
 once. SQLite serialises writers anyway.
@@ -28,11 +28,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import bindparam, func, select, union, update
+from sqlalchemy import bindparam, func, select, text, union, update
 from sqlalchemy.orm import Session
 
 from . import ledger
-from .db import db
+from .db import db, one_of
 from .incentives import record_incentives
 from .models import (
     Cancellation,
@@ -113,11 +113,11 @@ def run_funding(
     report = FundingReport()
     with db.sessions() as session:
         cards = due_participants(session, cutoff)
-        platform_names = dict(session.execute(select(Platform.id, Platform.name)).all())
+    run = RunContext.prepare()
     for start in range(0, len(cards), batch_size):
         batch = cards[start : start + batch_size]
         with db.transaction() as session:
-            report.merge(decide_batch(session, batch, cutoff=cutoff, now=now, platform_names=platform_names))
+            report.merge(decide_batch(session, batch, cutoff=cutoff, now=now, run=run))
         if progress is not None:
             progress(min(start + batch_size, len(cards)), len(cards))
     with db.transaction() as session:
@@ -135,6 +135,27 @@ def due_participants(session: Session, cutoff: dt.datetime) -> list[str]:
     )
     query = union(pending, cancelled).subquery()
     return list(session.scalars(select(query.c.card_number).order_by(query.c.card_number)))
+
+
+@dataclass
+class RunContext:
+    """What every batch of one run shares: platform names, each platform's
+    payable account, and the catalogue's history as far as read."""
+
+    platform_names: dict[int, str]
+    payable: dict[int, int]
+    catalogue: CatalogueHistory
+
+    @classmethod
+    def prepare(cls) -> RunContext:
+        """Read the platforms, creating their payable accounts first in a
+        transaction of their own: created inside concurrent batches, they would
+        make two funding jobs wait on each other's uncommitted rows."""
+        with db.transaction() as session:
+            platforms = session.scalars(select(Platform).order_by(Platform.id)).all()
+            payable = {platform.id: ledger.platform_account(session, platform) for platform in platforms}
+            names = {platform.id: platform.name for platform in platforms}
+        return cls(names, payable, CatalogueHistory())
 
 
 @dataclass
@@ -172,7 +193,7 @@ def decide_batch(
     *,
     cutoff: dt.datetime,
     now: dt.datetime,
-    platform_names: dict[int, str],
+    run: RunContext,
 ) -> FundingReport:
     """Decide the due purchases and settle the due cancellations of ``cards``
     in the caller's transaction."""
@@ -188,34 +209,35 @@ def decide_batch(
     cancellations = _due_cancellations(session, workable, cutoff, {p.id: p for p in purchases})
     for card, first in session.execute(
         select(Purchase.card_number, func.min(Purchase.occurred_at))
-        .where(Purchase.card_number.in_(list(holders)), Purchase.funding == "funded")
+        .where(one_of(session, Purchase.card_number, list(holders)), Purchase.funding == "funded")
         .group_by(Purchase.card_number)
     ):
         holders[card].first_funded_at = first
-    courses, revisions = _catalogue(session, purchases)
+    catalogue = run.catalogue
+    catalogue.load(session, purchases)
 
     # Replay in the order things happened: purchases before cancellations at
     # the same moment, then by platform name, then by order id.
     timeline: list[tuple[dt.datetime, int, str, str, _Purchase, int | None]] = []
     for purchase in purchases:
-        name = platform_names.get(purchase.platform_id, "")
+        name = run.platform_names.get(purchase.platform_id, "")
         timeline.append((purchase.occurred_at, 0, name, purchase.order_id, purchase, None))
     for cancelled, at, purchase in cancellations:
-        name = platform_names.get(purchase.platform_id, "")
+        name = run.platform_names.get(purchase.platform_id, "")
         timeline.append((at, 1, name, purchase.order_id, purchase, cancelled))
     timeline.sort(key=lambda item: item[:4])
 
-    verdicts: list[dict[str, Any]] = []
+    verdicts: list[tuple[int, str]] = []
     entries: list[ledger.Entry] = []
     settled: list[int] = []
-    payable: dict[int, int] = {}
+    payable = run.payable
     for step in timeline:
         purchase, cancellation_id = step[4], step[5]
         holder = holders.get(purchase.card_number)
         if cancellation_id is None:
-            verdict = _verdict(purchase, holder, courses, revisions)
+            verdict = _verdict(purchase, holder, catalogue)
             purchase.funding = verdict
-            verdicts.append({"purchase": purchase.id, "verdict": verdict})
+            verdicts.append((purchase.id, verdict))
             report.verdicts[verdict] += 1
             if verdict == "funded" and holder is not None:
                 holder.balance_idr -= purchase.amount_idr
@@ -236,7 +258,7 @@ def decide_batch(
     _write_verdicts(session, verdicts, now)
     ledger.post_many(session, entries)
     if settled:
-        session.execute(update(Cancellation).where(Cancellation.id.in_(settled)).values(settled_at=now))
+        session.execute(update(Cancellation).where(one_of(session, Cancellation.id, settled)).values(settled_at=now))
     report.cancellations_settled = len(settled)
     return report
 
@@ -248,7 +270,7 @@ def _lock_holders(session: Session, cards: Sequence[str]) -> tuple[dict[str, _Ho
     participants = session.execute(
         select(Participant.id, Participant.card_number, Participant.status, Participant.accepted_at, LedgerAccount.id)
         .outerjoin(LedgerAccount, LedgerAccount.participant_id == Participant.id)
-        .where(Participant.card_number.in_(list(cards)))
+        .where(one_of(session, Participant.card_number, cards))
     )
     holders: dict[str, _Holder] = {}
     by_account: dict[int, str] = {}
@@ -258,9 +280,9 @@ def _lock_holders(session: Session, cards: Sequence[str]) -> tuple[dict[str, _Ho
             by_account[account_id] = card
     locked = session.execute(
         select(LedgerAccount.id, LedgerAccount.balance_idr)
-        .where(LedgerAccount.id.in_(list(by_account)))
+        .where(one_of(session, LedgerAccount.id, list(by_account)))
         .order_by(LedgerAccount.id)
-        .with_for_update(skip_locked=True)
+        .with_for_update(skip_locked=True, key_share=True)
     )
     busy = set(by_account.values())
     for account_id, balance in locked:
@@ -283,7 +305,14 @@ def _due_purchases(session: Session, cards: Sequence[str], cutoff: dt.datetime) 
             Purchase.amount_idr,
             Purchase.occurred_at,
             Purchase.funding,
-        ).where(Purchase.card_number.in_(list(cards)), Purchase.funding == "pending", Purchase.occurred_at <= cutoff)
+        )
+        .where(
+            one_of(session, Purchase.card_number, cards), Purchase.funding == "pending", Purchase.occurred_at <= cutoff
+        )
+        # Locked in id order: a purchase of a card not in the register has no
+        # balance account to lock, and two jobs must not decide it at once.
+        .order_by(Purchase.id)
+        .with_for_update(of=Purchase)
     )
     return [_Purchase(*row) for row in rows]
 
@@ -307,7 +336,7 @@ def _due_cancellations(
             Purchase.funding,
         )
         .join(Purchase, Purchase.id == Cancellation.purchase_id)
-        .where(Purchase.card_number.in_(list(cards)), Cancellation.settled_at.is_(None))
+        .where(one_of(session, Purchase.card_number, cards), Cancellation.settled_at.is_(None))
     )
     due = []
     for cancellation_id, cancelled_at, *purchase_row in rows:
@@ -319,32 +348,50 @@ def _due_cancellations(
     return due
 
 
-def _catalogue(
-    session: Session, purchases: Sequence[_Purchase]
-) -> tuple[dict[tuple[int, str], int], dict[int, list[_Revision]]]:
-    """The courses the purchases name, and each one's price history in time order."""
-    wanted: dict[int, set[str]] = {}
-    for purchase in purchases:
-        wanted.setdefault(purchase.platform_id, set()).add(purchase.course_external_id)
-    courses: dict[tuple[int, str], int] = {}
-    for platform_id, external_ids in wanted.items():
-        for course_id, external_id in session.execute(
-            select(Course.id, Course.external_id).where(
-                Course.platform_id == platform_id, Course.external_id.in_(list(external_ids))
-            )
-        ):
-            courses[(platform_id, external_id)] = course_id
-    revisions: dict[int, list[_Revision]] = {}
-    if courses:
-        for course_id, effective_at, price, active in session.execute(
-            select(
-                CourseRevision.course_id, CourseRevision.effective_at, CourseRevision.price_idr, CourseRevision.active
-            )
-            .where(CourseRevision.course_id.in_(list(courses.values())))
-            .order_by(CourseRevision.course_id, CourseRevision.effective_at, CourseRevision.id)
-        ):
-            revisions.setdefault(course_id, []).append(_Revision(effective_at, int(price), bool(active)))
-    return courses, revisions
+class CatalogueHistory:
+    """The price and on-sale history of the courses a run's purchases name,
+    read once per run: each batch reads only the courses no earlier batch
+    asked for."""
+
+    def __init__(self) -> None:
+        self.courses: dict[tuple[int, str], int | None] = {}
+        self.revisions: dict[int, list[_Revision]] = {}
+
+    def load(self, session: Session, purchases: Sequence[_Purchase]) -> None:
+        wanted: dict[int, set[str]] = {}
+        for purchase in purchases:
+            key = (purchase.platform_id, purchase.course_external_id)
+            if key not in self.courses:
+                self.courses[key] = None
+                wanted.setdefault(purchase.platform_id, set()).add(purchase.course_external_id)
+        found: list[int] = []
+        for platform_id, external_ids in wanted.items():
+            for course_id, external_id in session.execute(
+                select(Course.id, Course.external_id).where(
+                    Course.platform_id == platform_id, one_of(session, Course.external_id, list(external_ids))
+                )
+            ):
+                self.courses[(platform_id, external_id)] = course_id
+                found.append(course_id)
+        if found:
+            for course_id, effective_at, price, active in session.execute(
+                select(
+                    CourseRevision.course_id,
+                    CourseRevision.effective_at,
+                    CourseRevision.price_idr,
+                    CourseRevision.active,
+                )
+                .where(one_of(session, CourseRevision.course_id, found))
+                .order_by(CourseRevision.course_id, CourseRevision.effective_at, CourseRevision.id)
+            ):
+                self.revisions.setdefault(course_id, []).append(_Revision(effective_at, int(price), bool(active)))
+
+    def in_force(self, platform_id: int, external_id: str, at: dt.datetime) -> _Revision | None:
+        """None when the platform has no such course."""
+        course_id = self.courses.get((platform_id, external_id))
+        if course_id is None:
+            return None
+        return record_in_force(self.revisions.get(course_id, []), at)
 
 
 def record_in_force(history: Sequence[_Revision], at: dt.datetime) -> _Revision | None:
@@ -360,16 +407,8 @@ def record_in_force(history: Sequence[_Revision], at: dt.datetime) -> _Revision 
     return in_force
 
 
-def _verdict(
-    purchase: _Purchase,
-    holder: _Holder | None,
-    courses: dict[tuple[int, str], int],
-    revisions: dict[int, list[_Revision]],
-) -> str:
-    course_id = courses.get((purchase.platform_id, purchase.course_external_id))
-    if course_id is None:
-        return "unknown_course"
-    record = record_in_force(revisions.get(course_id, []), purchase.occurred_at)
+def _verdict(purchase: _Purchase, holder: _Holder | None, catalogue: CatalogueHistory) -> str:
+    record = catalogue.in_force(purchase.platform_id, purchase.course_external_id, purchase.occurred_at)
     if record is None:
         return "unknown_course"
     if not record.active:
@@ -407,12 +446,23 @@ def _movement(
     )
 
 
-def _write_verdicts(session: Session, verdicts: list[dict[str, Any]], now: dt.datetime) -> None:
+def _write_verdicts(session: Session, verdicts: list[tuple[int, str]], now: dt.datetime) -> None:
+    """Record the verdicts; only a purchase still pending takes one (decisions are final)."""
     if not verdicts:
+        return
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(
+            text(
+                "UPDATE purchases AS p SET funding = v.verdict, decided_at = :now "
+                "FROM unnest(CAST(:ids AS bigint[]), CAST(:verdicts AS text[])) AS v(id, verdict) "
+                "WHERE p.id = v.id AND p.funding = 'pending'"
+            ),
+            {"now": now, "ids": [pid for pid, _ in verdicts], "verdicts": [verdict for _, verdict in verdicts]},
+        )
         return
     statement = (
         update(Purchase)
         .where(Purchase.id == bindparam("purchase"), Purchase.funding == "pending")
         .values(funding=bindparam("verdict"), decided_at=now)
     )
-    session.connection().execute(statement, verdicts)
+    session.connection().execute(statement, [{"purchase": pid, "verdict": verdict} for pid, verdict in verdicts])

@@ -12,11 +12,12 @@ mistake is corrected by a reversing transaction.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -150,13 +151,14 @@ class Entry:
     memo: str | None = None
 
 
-# Rows per INSERT statement: well under SQLite's and PostgreSQL's limits on bound parameters.
+# Rows per INSERT statement where the database takes rows as bound parameters
+# (SQLite): well under its limit on bound parameters.
 _ROWS_PER_STATEMENT = 1500
 
 
 def post_many(session: Session, entries: Sequence[Entry]) -> dict[str, int]:
     """Record many transactions set-based, in the caller's database transaction:
-    a few statements per thousand transactions instead of several per transaction.
+    a few statements per batch instead of several per transaction.
 
     Returns ``{idempotency key: transaction id}`` of those recorded now; an
     entry whose key already exists is skipped and changes nothing. Raises
@@ -169,58 +171,129 @@ def post_many(session: Session, entries: Sequence[Entry]) -> dict[str, int]:
     if not entries:
         return {}
     now = utcnow()
-    recorded: dict[str, int] = {}
-    for start in range(0, len(entries), _ROWS_PER_STATEMENT):
-        chunk = entries[start : start + _ROWS_PER_STATEMENT]
-        rows = [
-            {
-                "idempotency_key": e.idempotency_key,
-                "kind": e.kind,
-                "memo": e.memo,
-                "purchase_id": e.purchase_id,
-                "created_at": now,
-            }
-            for e in chunk
-        ]
-        statement = (
-            dialect_insert(session)(LedgerTransaction)
-            .values(rows)
-            .on_conflict_do_nothing(index_elements=["idempotency_key"])
-            .returning(LedgerTransaction.idempotency_key, LedgerTransaction.id)
-        )
-        recorded.update({key: tx_id for key, tx_id in session.execute(statement)})
+    writer = _PostgresWriter(session) if session.get_bind().dialect.name == "postgresql" else _PortableWriter(session)
+    recorded = writer.transactions(entries, now)
     fresh = [entry for entry in entries if entry.idempotency_key in recorded]
-    # Every leg of a transaction goes in the same statement: PostgreSQL's
-    # trigger checks that each transaction sums to zero per statement.
-    postings: list[dict[str, object]] = []
-    for entry in fresh:
-        if len(postings) + len(entry.legs) > _ROWS_PER_STATEMENT:
-            session.execute(insert(LedgerPosting).values(postings))
-            postings = []
-        tx_id = recorded[entry.idempotency_key]
-        postings.extend(
-            {"transaction_id": tx_id, "account_id": leg.account_id, "amount_idr": leg.amount_idr, "created_at": now}
-            for leg in entry.legs
-        )
-    if postings:
-        session.execute(insert(LedgerPosting).values(postings))
+    writer.postings([(recorded[e.idempotency_key], e.legs) for e in fresh], now)
     deltas: defaultdict[int, int] = defaultdict(int)
     for entry in fresh:
         for leg in entry.legs:
             deltas[leg.account_id] += leg.amount_idr
-    changes = [{"account": account, "delta": delta} for account, delta in sorted(deltas.items()) if delta]
+    changes = sorted((account, delta) for account, delta in deltas.items() if delta)
     if changes:
+        try:
+            with session.begin_nested():
+                writer.balances(changes)
+        except IntegrityError as exc:
+            raise InsufficientBalance("these transactions would overdraw a participant's balance") from exc
+    return recorded
+
+
+class _PostgresWriter:
+    """PostgreSQL: each batch as arrays, one statement per table (``unnest``)."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def transactions(self, entries: Sequence[Entry], now: dt.datetime) -> dict[str, int]:
+        rows = self.session.execute(
+            text(
+                "INSERT INTO ledger_transactions (idempotency_key, kind, memo, purchase_id, created_at) "
+                "SELECT k, t, m, p, :now FROM unnest(CAST(:keys AS text[]), CAST(:kinds AS text[]), "
+                "CAST(:memos AS text[]), CAST(:purchases AS bigint[])) AS v(k, t, m, p) "
+                "ON CONFLICT (idempotency_key) DO NOTHING RETURNING idempotency_key, id"
+            ),
+            {
+                "now": now,
+                "keys": [e.idempotency_key for e in entries],
+                "kinds": [e.kind for e in entries],
+                "memos": [e.memo for e in entries],
+                "purchases": [e.purchase_id for e in entries],
+            },
+        )
+        return {key: tx_id for key, tx_id in rows}
+
+    def postings(self, transactions: Sequence[tuple[int, tuple[Leg, ...]]], now: dt.datetime) -> None:
+        # One statement: the trigger checks that each transaction sums to zero per statement.
+        if not transactions:
+            return
+        legs = [(tx_id, leg) for tx_id, tx_legs in transactions for leg in tx_legs]
+        self.session.execute(
+            text(
+                "INSERT INTO ledger_postings (transaction_id, account_id, amount_idr, created_at) "
+                "SELECT t, a, m, :now FROM unnest(CAST(:txs AS bigint[]), CAST(:accounts AS integer[]), "
+                "CAST(:amounts AS bigint[])) AS v(t, a, m)"
+            ),
+            {
+                "now": now,
+                "txs": [tx_id for tx_id, _ in legs],
+                "accounts": [leg.account_id for _, leg in legs],
+                "amounts": [leg.amount_idr for _, leg in legs],
+            },
+        )
+
+    def balances(self, changes: Sequence[tuple[int, int]]) -> None:
+        ids = [account for account, _ in changes]
+        # Row locks in account order first, so that two writers cannot deadlock.
+        # NO KEY UPDATE (what an UPDATE of the balance takes anyway) does not
+        # conflict with the KEY SHARE locks that inserting postings takes on
+        # the accounts they reference, so writers that have both inserted
+        # postings for the same platform account queue here instead of
+        # deadlocking.
+        self.session.execute(
+            text(
+                "SELECT id FROM ledger_accounts WHERE id = ANY(CAST(:ids AS integer[])) ORDER BY id FOR NO KEY UPDATE"
+            ),
+            {"ids": ids},
+        )
+        self.session.execute(
+            text(
+                "UPDATE ledger_accounts AS a SET balance_idr = a.balance_idr + d.delta "
+                "FROM unnest(CAST(:ids AS integer[]), CAST(:deltas AS bigint[])) AS d(id, delta) WHERE a.id = d.id"
+            ),
+            {"ids": ids, "deltas": [delta for _, delta in changes]},
+        )
+
+
+class _PortableWriter:
+    """Any other database (SQLite): rows as bound parameters, in chunks."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def transactions(self, entries: Sequence[Entry], now: dt.datetime) -> dict[str, int]:
+        recorded: dict[str, int] = {}
+        for start in range(0, len(entries), _ROWS_PER_STATEMENT):
+            rows = [
+                {"idempotency_key": e.idempotency_key, "kind": e.kind, "memo": e.memo,
+                 "purchase_id": e.purchase_id, "created_at": now}
+                for e in entries[start : start + _ROWS_PER_STATEMENT]
+            ]  # fmt: skip
+            statement = (
+                dialect_insert(self.session)(LedgerTransaction)
+                .values(rows)
+                .on_conflict_do_nothing(index_elements=["idempotency_key"])
+                .returning(LedgerTransaction.idempotency_key, LedgerTransaction.id)
+            )
+            recorded.update({key: tx_id for key, tx_id in self.session.execute(statement)})
+        return recorded
+
+    def postings(self, transactions: Sequence[tuple[int, tuple[Leg, ...]]], now: dt.datetime) -> None:
+        rows = [
+            {"transaction_id": tx_id, "account_id": leg.account_id, "amount_idr": leg.amount_idr, "created_at": now}
+            for tx_id, legs in transactions
+            for leg in legs
+        ]
+        if rows:
+            self.session.connection().execute(insert(LedgerPosting), rows)
+
+    def balances(self, changes: Sequence[tuple[int, int]]) -> None:
         statement = (
             update(LedgerAccount)
             .where(LedgerAccount.id == bindparam("account"))
             .values(balance_idr=LedgerAccount.balance_idr + bindparam("delta"))
         )
-        try:
-            with session.begin_nested():
-                session.connection().execute(statement, changes)
-        except IntegrityError as exc:
-            raise InsufficientBalance("these transactions would overdraw a participant's balance") from exc
-    return recorded
+        self.session.connection().execute(statement, [{"account": a, "delta": d} for a, d in changes])
 
 
 def balances(session: Session, codes: Iterable[str] | None = None) -> dict[str, int]:
