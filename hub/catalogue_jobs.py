@@ -16,7 +16,7 @@ from .crypto import SecretBox
 from .db import db
 from .models import Platform
 from .platforms import adapter_for
-from .queues import get_queue, job_waiting
+from .queues import get_queue, next_run_waiting, schedule_next_run
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +46,7 @@ def sync_platform(app: Flask, name: str, progress: Progress | None = None) -> Sy
 
 
 def job_id(name: str) -> str:
+    """The family of a platform's recurring sync jobs (each run has an id of its own)."""
     return f"catalogue-sync-{name}"
 
 
@@ -66,8 +67,8 @@ def schedule_next(app: Flask, name: str) -> None:
     with db.sessions() as session:
         interval = session.scalar(select(Platform.catalogue_sync_interval_s).where(Platform.name == name))
     if interval:
-        get_queue(app, "catalogue").enqueue_in(
-            dt.timedelta(seconds=interval), sync_job, name, job_id=job_id(name), job_timeout=3600
+        schedule_next_run(
+            get_queue(app, "catalogue"), job_id(name), dt.timedelta(seconds=interval), sync_job, name, job_timeout=3600
         )
 
 
@@ -78,8 +79,8 @@ def schedule_all(app: Flask) -> list[str]:
     with db.sessions() as session:
         names = session.scalars(select(Platform.name).where(Platform.catalogue_sync_interval_s.is_not(None))).all()
     for name in names:
-        if job_waiting(queue, job_id(name)):
+        if next_run_waiting(queue, job_id(name)):
             continue
-        queue.enqueue(sync_job, name, job_id=job_id(name), job_timeout=3600)
+        schedule_next_run(queue, job_id(name), dt.timedelta(0), sync_job, name, job_timeout=3600)
         scheduled.append(name)
     return scheduled

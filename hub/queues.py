@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import uuid
+from typing import Any
+
 from flask import Flask
 from rq import Queue
 from rq.exceptions import NoSuchJobError
@@ -30,6 +34,36 @@ def job_waiting(queue: Queue, job_id: str) -> bool:
     except NoSuchJobError:
         return False
     return job.get_status(refresh=True) in WAITING
+
+
+def _next_run_key(family: str) -> str:
+    return f"hub:next-run:{family}"
+
+
+def schedule_next_run(queue: Queue, family: str, when: dt.timedelta | dt.datetime, func: Any, *args: Any,
+                      **options: Any) -> str:  # fmt: skip
+    """Schedule the next run of a recurring job (a job that schedules its own
+    successor). Each run gets an id of its own (``family--<random>``), recorded
+    under the family's name: scheduled under the id of the run still going,
+    the successor would have that run's result written over it when the run
+    ends, and then expire with it."""
+    job_id = f"{family}--{uuid.uuid4().hex[:12]}"
+    if isinstance(when, dt.timedelta) and when <= dt.timedelta(0):
+        queue.enqueue(func, *args, job_id=job_id, **options)
+    elif isinstance(when, dt.timedelta):
+        queue.enqueue_in(when, func, *args, job_id=job_id, **options)
+    else:
+        queue.enqueue_at(when, func, *args, job_id=job_id, **options)
+    queue.connection.set(_next_run_key(family), job_id)
+    return job_id
+
+
+def next_run_waiting(queue: Queue, family: str) -> bool:
+    """True when the family's latest scheduled run has yet to finish."""
+    job_id = queue.connection.get(_next_run_key(family))
+    if job_id is None:
+        return False
+    return job_waiting(queue, job_id.decode() if isinstance(job_id, bytes) else str(job_id))
 
 
 def all_queues(app: Flask) -> list[Queue]:

@@ -155,10 +155,11 @@ def test_a_live_sync_that_fails_midway_keeps_its_pages_and_resumes_from_the_last
 
 def test_a_platform_with_an_interval_gets_a_scheduled_sync_job(loaded: HubCli, app: Flask, tmp_path: Path) -> None:
     from rq import SimpleWorker
+    from rq.job import Job
     from rq.registry import ScheduledJobRegistry
 
     from hub.catalogue_jobs import job_id, schedule_all
-    from hub.queues import SERIALIZER, get_queue
+    from hub.queues import SERIALIZER, get_queue, next_run_waiting
 
     credentials = samples.credentials()
     path = tmp_path / "credentials.json"
@@ -172,5 +173,10 @@ def test_a_platform_with_an_interval_gets_a_scheduled_sync_job(loaded: HubCli, a
             mock_tokopedia(rsps, tokopedia_pages())
             SimpleWorker([queue], connection=queue.connection, serializer=SERIALIZER).work(burst=True)
         assert course_counts(app, "tokopedia")[0] == sum(len(p["data"]) for p in tokopedia_pages())
-        # ...and the next run is scheduled an interval later.
-        assert job_id("tokopedia") in ScheduledJobRegistry(queue=queue).get_job_ids()
+        # ...and the next run is scheduled an interval later, under an id of its
+        # own, still scheduled once the run that scheduled it has finished.
+        scheduled = ScheduledJobRegistry(queue=queue).get_job_ids()
+        assert len(scheduled) == 1 and scheduled[0].startswith(job_id("tokopedia") + "--")
+        assert Job.fetch(scheduled[0], connection=queue.connection, serializer=SERIALIZER).get_status() == "scheduled"
+        assert next_run_waiting(queue, job_id("tokopedia"))
+        assert schedule_all(app) == []

@@ -4,6 +4,7 @@ catalogue sync per platform queued for the hub's worker."""
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from dataclasses import dataclass, field
 
@@ -15,7 +16,7 @@ from ..db import db
 from ..imports import ImportReport
 from ..participants import import_register
 from ..platforms import PlatformFileError, load_platforms
-from ..queues import get_queue, job_waiting
+from ..queues import get_queue, next_run_waiting, schedule_next_run
 from .credentials import credentials_json, sandbox_credentials
 from .settings import SandboxError, SandboxSettings
 
@@ -61,9 +62,9 @@ def queue_catalogue_syncs(app: Flask, settings: SandboxSettings) -> list[str]:
     queue = get_queue(app, "catalogue")
     queued = []
     for name in settings.platforms:
-        if job_waiting(queue, job_id(name)):
+        if next_run_waiting(queue, job_id(name)):
             continue
-        queue.enqueue(sync_job, name, job_id=job_id(name), job_timeout=3600)
+        schedule_next_run(queue, job_id(name), dt.timedelta(0), sync_job, name, job_timeout=3600)
         queued.append(name)
     return queued
 
