@@ -20,7 +20,7 @@ import datetime as dt
 import io
 import re
 from collections.abc import Iterator, Mapping
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, DecimalException
 from typing import Any
 from urllib.parse import urlencode
 
@@ -81,8 +81,11 @@ class MaubelajarapaAdapter(Adapter):
 
     def parse_catalogue(self, body: bytes, name: str = "") -> CataloguePage:
         what = name or "maubelajarapa feed"
-        text = _decode(body, what, MalformedPayload)
-        reader = csv.DictReader(io.StringIO(text, newline=""), strict=True)
+        if not body.isascii():
+            _decode(body, what, MalformedPayload)  # refuse a feed that is not UTF-8 before reading any row
+        # Decoded as it is read, so that the feed's whole text is never held beside its bytes.
+        stream = io.TextIOWrapper(io.BytesIO(body), encoding="utf-8-sig", newline="")
+        reader = csv.DictReader(stream, strict=True)
         courses: list[Record] = []
         try:
             missing = [column for column in CATALOGUE_COLUMNS if column not in (reader.fieldnames or [])]
@@ -293,7 +296,10 @@ def duration_minutes(text: str) -> int:
         raise AdapterError(f"duration is not like '6 jam 30 menit': {text[:40]!r}")
     hours = Decimal(match["hours"].replace(",", ".")) if match["hours"] else Decimal(0)
     minutes = int(match["minutes"] or 0)
-    return int((hours * 60).quantize(Decimal(1), rounding=ROUND_HALF_UP)) + minutes
+    try:
+        return int((hours * 60).quantize(Decimal(1), rounding=ROUND_HALF_UP)) + minutes
+    except DecimalException:  # more digits of minutes than the decimal context holds
+        raise AdapterError(f"duration is out of range: {text[:40]!r}") from None
 
 
 def _since(updated_since: dt.datetime | str) -> str:
@@ -315,9 +321,10 @@ def _certificate(completion: Mapping[str, Any]) -> Record:
     }
 
 
-def _decode(body: bytes, what: str, error: type[AdapterError]) -> str:
+def _decode(body: bytes, what: str, error: type[AdapterError]) -> None:
+    """Refuse ``body`` unless it is UTF-8 text (a byte order mark allowed), naming the line at fault."""
     try:
-        return body.decode("utf-8-sig")
+        body.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = body[: exc.start].count(b"\n") + 1
         raise error(f"{what}: line {line}: not UTF-8 text") from None

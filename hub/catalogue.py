@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from adapters import Adapter, AdapterError, CataloguePage, FetchError
-from schemas import course_schema, first_error
+from schemas import first_error, load_course
 
 from .models import CatalogueSync, Course, CourseRevision, Platform, utcnow
 from .platforms import require_platform
@@ -57,7 +57,7 @@ def apply_courses(
     valid: dict[str, dict[str, Any]] = {}
     for position, record in enumerate(records, start=1):
         try:
-            loaded = course_schema.load(record)
+            loaded = load_course(record)
         except ValidationError as exc:
             name = str(record.get("external_id") or f"record {position}") if isinstance(record, dict) else str(position)
             result.refused.append((name, first_error(exc)))

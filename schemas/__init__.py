@@ -13,6 +13,7 @@ from .records import (
     course_schema,
     event_schema,
     first_error,
+    load_course,
     settlement_line_schema,
 )
 
@@ -32,6 +33,7 @@ __all__ = [
     "course_schema",
     "event_schema",
     "first_error",
+    "load_course",
     "luhn_valid",
     "settlement_line_schema",
     "utc_iso",

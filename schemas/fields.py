@@ -83,7 +83,10 @@ class UtcDateTime(fields.DateTime):
             raise ValidationError("must be an ISO 8601 time with an offset")
         if parsed.tzinfo is None or parsed.utcoffset() is None:
             raise ValidationError("time has no offset; say which zone it is in")
-        return parsed.astimezone(dt.UTC)
+        try:
+            return parsed.astimezone(dt.UTC)
+        except OverflowError as exc:  # 0001-01-01T00:00+07:00 has no UTC time
+            raise ValidationError(f"time out of range: {str(value)[:40]!r}") from exc
 
     def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
         if value is None:

@@ -4,13 +4,19 @@ Every adapter produces plain dicts in this shape; ``load`` validates them
 strictly (unknown keys refused, every enumeration checked) and returns the
 values the hub stores. ``dump`` gives the plain JSON form that
 ``hub normalize`` prints.
+
+:func:`load_course` is ``course_schema.load`` for the catalogue's volume: it
+checks a well-formed Course record directly and hands anything else to the
+schema, so the schema stays the one authority on what is valid and on every
+error message.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
-from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import RAISE, Schema, ValidationError, fields, missing, validate, validates_schema
 
 from .fields import CardNumber, Rupiah, UtcDateTime
 
@@ -44,7 +50,8 @@ SETTLEMENT_VERDICTS = (
     *FUNDING_VERDICTS[1:],
 )
 
-_platform_name = validate.Regexp(r"^[a-z][a-z0-9_]{1,39}$", error="not a platform name")
+_PLATFORM_NAME = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
+_platform_name = validate.Regexp(_PLATFORM_NAME, error="not a platform name")
 _identifier = validate.Length(min=1, max=200)
 
 
@@ -107,6 +114,100 @@ class SettlementLineSchema(_Strict):
 course_schema = CourseSchema()
 event_schema = EventSchema()
 settlement_line_schema = SettlementLineSchema()
+
+
+# -- the fast path of course_schema.load -----------------------------------------
+
+_COURSE_KEYS = frozenset(CourseSchema._declared_fields)
+_platform_match = _PLATFORM_NAME.match  # the schema's own pattern, matched as Regexp does
+_updated_at = course_schema.fields["updated_at"]
+
+
+def load_course(record: dict[str, Any]) -> dict[str, Any]:
+    """``course_schema.load(record)``, fast for a record that is valid.
+
+    Each rule of :class:`CourseSchema` is checked here in its plainest form:
+    exact types (``type(x) is int``: no bool, no subclass), the same bounds,
+    the same pattern and choices. Anything not plainly valid (a wrong type, a
+    value out of bounds, and also what the schema would accept only by
+    conversion, such as bytes for a string or ``1`` for ``active``) goes to
+    ``course_schema.load``, which returns its result or raises its
+    ``ValidationError``. The result is equal to the schema's, keys in the
+    same order; ``raw`` is the very object given.
+    """
+    loaded = _plainly_valid_course(record)
+    return course_schema.load(record) if loaded is None else loaded
+
+
+def _plainly_valid_course(r: Any) -> dict[str, Any] | None:
+    """What the schema would return for ``r``, or None when not sure."""
+    if type(r) is not dict or r.keys() != _COURSE_KEYS:
+        return None  # not a dict, an unknown key or a missing one
+    platform = r["platform"]
+    external_id = r["external_id"]
+    title = r["title"]
+    institution = r["institution"]
+    category = r["category"]
+    price_idr = r["price_idr"]
+    duration_minutes = r["duration_minutes"]
+    mode = r["mode"]
+    rating = r["rating"]
+    rating_count = r["rating_count"]
+    active = r["active"]
+    url = r["url"]
+    raw = r["raw"]
+    if not (
+        type(platform) is str
+        and _platform_match(platform) is not None
+        and type(external_id) is str
+        and 1 <= len(external_id) <= 200
+        and type(title) is str
+        and 1 <= len(title) <= 500
+        and type(institution) is str
+        and 1 <= len(institution) <= 300
+        and type(category) is str
+        and 1 <= len(category) <= 200
+        and type(price_idr) is int  # Rupiah: an int, never a bool, not negative
+        and price_idr >= 0
+        and type(duration_minutes) is int
+        and 0 <= duration_minutes <= 100_000
+        and type(mode) is str
+        and mode in MODES
+        and type(rating_count) is int
+        and rating_count >= 0
+        and (active is True or active is False)
+        and (url is None or (type(url) is str and len(url) <= 2000))
+        and raw is not None
+        and raw is not missing  # the schema reads marshmallow's `missing` as an absent key
+    ):
+        return None
+    if rating is not None:
+        # fields.Float gives a float; NaN fails both comparisons, an infinity the bounds.
+        if type(rating) is int and 0 <= rating <= 5:
+            rating = float(rating)
+        elif type(rating) is not float or not 0.0 <= rating <= 5.0:
+            return None
+    try:
+        # UtcDateTime's own reading (an aware datetime, or an ISO 8601 string with an offset) in UTC.
+        updated_at = _updated_at._deserialize(r["updated_at"], "updated_at", r)
+    except Exception:  # whatever it is, the schema raises it again itself
+        return None
+    return {
+        "platform": platform,
+        "external_id": external_id,
+        "title": title,
+        "institution": institution,
+        "category": category,
+        "price_idr": price_idr,
+        "duration_minutes": duration_minutes,
+        "mode": mode,
+        "rating": rating,
+        "rating_count": rating_count,
+        "active": active,
+        "url": url,
+        "updated_at": updated_at,
+        "raw": raw,
+    }
 
 
 def first_error(error: ValidationError) -> str:

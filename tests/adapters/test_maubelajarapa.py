@@ -5,7 +5,9 @@ settlement."""
 from __future__ import annotations
 
 import base64
+import csv
 import datetime as dt
+import io
 import json
 from pathlib import Path
 from typing import Any
@@ -429,6 +431,33 @@ def test_a_feed_without_its_columns_is_refused(adapter: Any) -> None:
 def test_a_feed_that_is_not_utf8_is_refused(adapter: Any) -> None:
     with pytest.raises(MalformedPayload, match="line 2: not UTF-8"):
         adapter.parse_catalogue(feed(ROW.replace("Menjahit", "Caf\xe9")).replace(b"Caf\xc3\xa9", b"Caf\xe9"), "f.csv")
+
+
+def test_an_absurd_duration_is_refused_naming_it(adapter: Any) -> None:
+    row = ROW.replace("6 jam 30 menit", "1" + "0" * 30 + " jam")
+    with pytest.raises(MalformedPayload, match=r"line 2 \(mba-1\): duration is out of range"):
+        adapter.parse_catalogue(feed(row), "f.csv")
+
+
+def test_bytes_that_are_not_utf8_are_named_before_any_row_is_read(adapter: Any) -> None:
+    rows = [ROW.replace("mba-1", f"mba-{n}") for n in range(400)]  # past the first chunk a reader decodes
+    rows[1] = ROW.replace("6 jam 30 menit", "setengah hari")  # a bad row above the bad bytes
+    body = feed(*rows, ROW.replace("Menjahit", "Caf\xe9")).replace(b"Caf\xc3\xa9", b"Caf\xe9")
+    with pytest.raises(MalformedPayload, match=r"f\.csv: line 402: not UTF-8"):
+        adapter.parse_catalogue(body, "f.csv")
+
+
+def test_a_large_feed_reads_as_the_csv_module_reads_its_text(adapter: Any) -> None:
+    """Multi-byte characters, quoted line breaks and CRLF wherever the reader's chunks end."""
+    rows = [
+        ROW.replace("mba-1", f"mba-{n}").replace("Menjahit", f'"Menjahit\r\n{"é" * (n % 7)} ""{n}"", Kelas"')
+        for n in range(2000)
+    ]
+    body = b"\xef\xbb\xbf" + feed(*rows)
+    courses = adapter.parse_catalogue(body, "f.csv").courses
+    text = body.decode("utf-8-sig")
+    assert [course["raw"] for course in courses] == list(csv.DictReader(io.StringIO(text, newline="")))
+    assert courses[1999]["title"] == 'Menjahit\r\néééé "1999", Kelas'
 
 
 # -- settlement ----------------------------------------------------------------

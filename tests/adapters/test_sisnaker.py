@@ -6,13 +6,18 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
+import xml.etree.ElementTree as ElementTree
 from pathlib import Path
 from typing import Any
 
+import defusedxml
+import defusedxml.ElementTree as SafeET
 import pytest
 import requests
 import responses
 from cryptography.hazmat.primitives.asymmetric import rsa
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from marshmallow import ValidationError
 from responses import matchers
 
@@ -28,6 +33,7 @@ from adapters import (
 )
 from adapters.base import WebhookRequest
 from adapters.http import HttpClient
+from adapters.sisnaker import element_texts, parse_xml
 from schemas import course_schema, event_schema, settlement_line_schema
 from tests import samples
 from tests.adapters.contract import AdapterContract, at
@@ -276,6 +282,181 @@ def test_an_external_entity_is_refused(adapter: Any) -> None:
 def test_xml_that_is_not_well_formed_is_refused(adapter: Any) -> None:
     with pytest.raises(MalformedPayload, match="not well-formed"):
         adapter.parse_catalogue(PAGES[0].read_bytes()[:-40], "cut.xml")
+
+
+def test_an_absurd_duration_is_refused_naming_it(adapter: Any) -> None:
+    for hours in ("1e30", "1" + "0" * 40, "9e999999"):
+        with pytest.raises(MalformedPayload, match="pelatihan X-1: <durasiJam> is out of range"):
+            adapter.parse_catalogue(catalogue_xml(course_xml(durasiJam=f"<durasiJam>{hours}</durasiJam>")), "x")
+
+
+# -- the parser: defusedxml's refusals, ElementTree's C tree ---------------------
+
+
+def defused_outcome(body: bytes) -> tuple[str, Any]:
+    """What ``defusedxml.ElementTree.fromstring`` (the reader parse_xml stands for) makes of ``body``."""
+    try:
+        root = SafeET.fromstring(body, forbid_dtd=False, forbid_entities=True, forbid_external=True)
+    except defusedxml.DefusedXmlException as exc:
+        return ("XML refused", str(exc))
+    except (SafeET.ParseError, ValueError, LookupError) as exc:
+        return ("not well-formed XML", str(exc))
+    return ("tree", ElementTree.tostring(root))
+
+
+def parse_xml_outcome(body: bytes) -> tuple[str, Any]:
+    try:
+        root = parse_xml(body, "doc")
+    except MalformedPayload as exc:
+        if exc.message.startswith("doc: XML refused, it declares entities or external references ("):
+            return ("XML refused", exc.message.split(" (", 1)[1].removesuffix(")"))
+        assert exc.message.startswith("doc: not well-formed XML: "), exc.message
+        return ("not well-formed XML", exc.message.removeprefix("doc: not well-formed XML: "))
+    return ("tree", ElementTree.tostring(root))
+
+
+HOSTILE_XML = [
+    b"<a>&foo;</a>",
+    b'<!DOCTYPE a SYSTEM "http://x.test/a.dtd"><a>&foo;</a>',
+    b'<!DOCTYPE a [<!ENTITY % p SYSTEM "http://x.test/p">%p;]><a/>',
+    b'<!DOCTYPE a [<!ENTITY e SYSTEM "file:///etc/passwd">]><a>&e;</a>',
+    b'<!DOCTYPE a [<!ENTITY e "x">]><a/>',
+    b'<!DOCTYPE a [<!NOTATION n SYSTEM "x"><!ENTITY u SYSTEM "y" NDATA n>]><a/>',
+    b'<!DOCTYPE a [<!ATTLIST a b CDATA "default">]><a/>',
+    b'<!DOCTYPE a PUBLIC "-//x" "http://x.test/a.dtd"><a/>',
+    b"<a",
+    b"",
+    b"<a></b>",
+    b"<x:a/>",
+    b"<a>\xff</a>",
+    b"<a>&#0;</a>",
+    b'<a b="1" b="2"/>',
+    b'<?xml version="1.0" encoding="latin-1"?><a>\xe9</a>',
+    b'<?xml version="1.0" encoding="nope"?><a/>',
+    "<a/>".encode("utf-16"),
+    b'<a xmlns="urn:x"><b c="&amp;&lt;&#233;"/><!-- c --><?pi x?><![CDATA[<b>]]></a>',
+]
+
+
+@pytest.mark.parametrize("body", HOSTILE_XML)
+def test_parse_xml_refuses_and_reads_as_defusedxml_does(body: bytes) -> None:
+    assert parse_xml_outcome(body) == defused_outcome(body)
+
+
+XML_PIECES = st.sampled_from(
+    [
+        "<a>", "</a>", "<b x='1>2'/>", '<c y="&amp;"/>', "text", "&amp;", "&lt;", "&#233;", "&#x1F600;", "&e;",
+        "&undefined;", "<!-- note -->", "<![CDATA[<pelatihan>&e;]]>", "<?pi data?>", "\r\n", " ", "\xe9", "<", ">",
+        "&", "<x:y/>", '<z xmlns:x="urn:x"><x:y/></z>', '<!ENTITY f "g">', '<!ENTITY % p "q">',
+        '<!ENTITY s SYSTEM "file:///etc/passwd">', "<!ATTLIST a k CDATA 'v'>", "%p;", "]",
+    ]
+)  # fmt: skip
+
+
+@st.composite
+def xml_documents(draw: st.DrawFn) -> bytes:
+    """Documents near the edges: a prolog with or without a DTD and its declarations,
+    then a root holding any mix of the pieces (most are not well-formed)."""
+    prolog = draw(st.sampled_from(["", '<?xml version="1.0" encoding="UTF-8"?>', '<?xml version="1.0"?>\n']))
+    if draw(st.booleans()):
+        subset = "".join(draw(st.lists(XML_PIECES, max_size=4)))
+        prolog += f"<!DOCTYPE r [{subset}]>" if draw(st.booleans()) else '<!DOCTYPE r SYSTEM "r.dtd">'
+    content = "".join(draw(st.lists(XML_PIECES, max_size=12)))
+    return f"{prolog}<r>{content}</r>".encode()
+
+
+@settings(max_examples=300, deadline=None)
+@given(xml_documents())
+def test_parse_xml_agrees_with_defusedxml_on_any_document(body: bytes) -> None:
+    assert parse_xml_outcome(body) == defused_outcome(body)
+
+
+# -- the raw payload: the element as the platform wrote it ------------------------
+
+
+def test_raw_is_the_pelatihan_element_exactly_as_sent(adapter: Any) -> None:
+    odd = (
+        "<pelatihan  kode = 'X-1' catatan=\"a > b &amp; c\"\r\n>\r\n"
+        "  <judul>Menjahit &amp; Merajut &#233;</judul><lembaga kode='LPK-1'>LPK Satu</lembaga>"
+        '<biaya mataUang="IDR">450000</biaya><durasiJam>3</durasiJam><metode>daring</metode>'
+        "<kategori>Busana</kategori><status>aktif</status><diperbarui>2020-04-01T08:00:00</diperbarui>"
+        "<tautan/></pelatihan >"
+    )
+    second = course_xml().replace('kode="X-1"', 'kode="X-2"')
+    body = catalogue_xml(f"\r\n  {odd}\r\n  {second}\r\n")
+    courses = adapter.parse_catalogue(body, "odd.xml").courses
+    assert [course["raw"] for course in courses] == [odd, second]
+    assert courses[0]["title"] == "Menjahit & Merajut \xe9"
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        lambda course: catalogue_xml(course + "<!-- a comment -->"),
+        lambda course: catalogue_xml(course.replace("Menjahit", "<![CDATA[Menjahit]]>")),
+        lambda course: catalogue_xml(course, prolog="<?pi data?>"),
+        lambda course: catalogue_xml(course, prolog="<!DOCTYPE daftarPelatihan>"),
+        lambda course: catalogue_xml(course.replace("Menjahit", "Menjahit \xe9")).replace(
+            b'encoding="UTF-8"', b'encoding="ISO-8859-1"'
+        ),
+    ],
+)
+def test_where_the_element_cannot_surely_be_found_raw_is_the_element_serialised(adapter: Any, document: Any) -> None:
+    body = document(course_xml())
+    course = adapter.parse_catalogue(body, "x").courses[0]
+    element = parse_xml(body, "x").find("pelatihan")
+    assert element is not None
+    element.tail = None
+    assert course["raw"] == ElementTree.tostring(element, encoding="unicode")
+    assert course["external_id"] == "X-1"
+
+
+TEXTS = st.sampled_from(["", "text", " ", "\r\n  ", "\xe9", "&amp;", "&lt;pelatihan&gt;", "&#233;", "a > b"])
+OTHER_MARKUP = st.sampled_from(
+    ["<!-- <pelatihan> -->", "<![CDATA[</pelatihan>]]>", "<?pi <pelatihan>?>", "<!---->", "<?pi?>"]
+)
+ATTRIBUTES = st.lists(
+    st.sampled_from([" kode='a>b'", ' nomor="1"', " x = 'y'", '\r\n  z="&amp;"', ' xmlns="urn:x"', " t='\"'"]),
+    max_size=2,
+    unique=True,
+).map("".join)
+
+
+def xml_elements(children: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
+    """An element named pelatihan (or a near name) with attributes, empty or holding ``children``."""
+    return st.builds(
+        lambda name, attributes, empty, content, space: (
+            f"<{name}{attributes}{space}/>" if empty else f"<{name}{attributes}{space}>{content}</{name}{space}>"
+        ),
+        st.sampled_from(["pelatihan", "pelatihan", "pelatihanX", "x"]),
+        ATTRIBUTES,
+        st.booleans(),
+        st.lists(children, max_size=4).map("".join),
+        st.sampled_from(["", " ", "\r\n"]),
+    )
+
+
+XML_CONTENT = st.recursive(st.one_of(TEXTS, OTHER_MARKUP), xml_elements, max_leaves=12)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(XML_CONTENT, max_size=6).map("".join), st.sampled_from(["", '<?xml version="1.0" encoding="UTF-8"?>']))
+def test_element_texts_are_the_elements_or_nothing(content: str, declaration: str) -> None:
+    """Whatever the document, each text found is one of the root's <pelatihan>
+    children, in order, cut from the body as it stands."""
+    body = f"{declaration}<r>{content}</r>".encode()
+    root = ElementTree.fromstring(body)  # noqa: S314 - test data
+    elements = root.findall("pelatihan")
+    texts = element_texts(body, "pelatihan", len(elements))
+    if texts is None:
+        return
+    assert len(texts) == len(elements)
+    decoded = body.decode()
+    position = 0
+    for text, element in zip(texts, elements, strict=True):
+        position = decoded.index(text, position) + len(text)
+        element.tail = None
+        assert ElementTree.tostring(ElementTree.fromstring(text)) == ElementTree.tostring(element)  # noqa: S314
 
 
 # -- webhooks ----------------------------------------------------------------
