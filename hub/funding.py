@@ -205,7 +205,7 @@ def decide_batch(
         return report
     report.participants = len(workable)
 
-    purchases = _due_purchases(session, workable, cutoff)
+    purchases = _hold_unregistered(session, _due_purchases(session, workable, cutoff), holders)
     cancellations = _due_cancellations(session, workable, cutoff, {p.id: p for p in purchases})
     for card, first in session.execute(
         select(Purchase.card_number, func.min(Purchase.occurred_at))
@@ -305,16 +305,29 @@ def _due_purchases(session: Session, cards: Sequence[str], cutoff: dt.datetime) 
             Purchase.amount_idr,
             Purchase.occurred_at,
             Purchase.funding,
-        )
-        .where(
+        ).where(
             one_of(session, Purchase.card_number, cards), Purchase.funding == "pending", Purchase.occurred_at <= cutoff
         )
-        # Locked in id order: a purchase of a card not in the register has no
-        # balance account to lock, and two jobs must not decide it at once.
-        .order_by(Purchase.id)
-        .with_for_update(of=Purchase)
     )
     return [_Purchase(*row) for row in rows]
+
+
+def _hold_unregistered(session: Session, purchases: list[_Purchase], holders: dict[str, _Holder]) -> list[_Purchase]:
+    """The purchases to decide. A purchase of a card outside the register has no
+    balance account whose lock would keep a second funding job off it: its row
+    is locked itself (in id order), and left out if another job decided it."""
+    loose = sorted(p.id for p in purchases if p.card_number not in holders)
+    if not loose:
+        return purchases
+    still_pending = set(
+        session.scalars(
+            select(Purchase.id)
+            .where(one_of(session, Purchase.id, loose), Purchase.funding == "pending")
+            .order_by(Purchase.id)
+            .with_for_update()
+        )
+    )
+    return [p for p in purchases if p.card_number in holders or p.id in still_pending]
 
 
 def _due_cancellations(

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from hub import ledger
 from hub.db import db
 from hub.models import LedgerAccount, LedgerTransaction, Purchase
-from tests.funding_world import World, at, fund
+from tests.funding_world import World, at, card, fund
 
 pytestmark = pytest.mark.postgres
 
@@ -43,10 +43,16 @@ def build(world: World, rows: list[tuple[int, str, str, int, float, bool]], tag:
     for index, (who, platform, course, amount, hour, cancelled) in enumerate(rows):
         order = f"{tag}-{index:05d}"
         orders.append(order)
-        world.purchase(platform, order, at(hour), cards[who], course, amount)
+        # Every 25th purchase is of a card outside the register (no account to lock).
+        holder = cards[who] if index % 25 else outside_card(tag, who)
+        world.purchase(platform, order, at(hour), holder, course, amount)
         if cancelled:
             world.cancel(platform, order, at(hour + 1))
     return orders
+
+
+def outside_card(tag: str, who: int) -> str:
+    return card(90_000_000 + (1000 if tag == "alone" else 0) + who)
 
 
 def outcome(orders: list[str]) -> list[tuple[str, bool]]:
