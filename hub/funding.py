@@ -294,18 +294,22 @@ def _lock_holders(session: Session, cards: Sequence[str]) -> tuple[dict[str, _Ho
     return holders, busy
 
 
+_PURCHASE_COLUMNS = (
+    Purchase.id,
+    Purchase.platform_id,
+    Purchase.order_id,
+    Purchase.course_external_id,
+    Purchase.card_number,
+    Purchase.amount_idr,
+    Purchase.occurred_at,
+    Purchase.funding,
+)
+"""The columns of a ``_Purchase``, in its fields' order."""
+
+
 def _due_purchases(session: Session, cards: Sequence[str], cutoff: dt.datetime) -> list[_Purchase]:
     rows = session.execute(
-        select(
-            Purchase.id,
-            Purchase.platform_id,
-            Purchase.order_id,
-            Purchase.course_external_id,
-            Purchase.card_number,
-            Purchase.amount_idr,
-            Purchase.occurred_at,
-            Purchase.funding,
-        ).where(
+        select(*_PURCHASE_COLUMNS).where(
             one_of(session, Purchase.card_number, cards), Purchase.funding == "pending", Purchase.occurred_at <= cutoff
         )
     )
@@ -339,14 +343,7 @@ def _due_cancellations(
         select(
             Cancellation.id,
             Cancellation.occurred_at,
-            Purchase.id,
-            Purchase.platform_id,
-            Purchase.order_id,
-            Purchase.course_external_id,
-            Purchase.card_number,
-            Purchase.amount_idr,
-            Purchase.occurred_at,
-            Purchase.funding,
+            *_PURCHASE_COLUMNS,
         )
         .join(Purchase, Purchase.id == Cancellation.purchase_id)
         .where(one_of(session, Purchase.card_number, cards), Cancellation.settled_at.is_(None))
