@@ -8,13 +8,26 @@ from .ledger import ACCOUNT_KINDS, LedgerAccount, LedgerPosting, LedgerTransacti
 from .order import FUNDING_STATES, Cancellation, Completion, Purchase
 from .participant import PARTICIPANT_STATUSES, Participant
 from .platform import Platform
+from .settlement import (
+    BREAK_STATES,
+    PERIOD_SOURCES,
+    RUN_STATES,
+    SETTLEMENT_VERDICTS,
+    SettlementBreak,
+    SettlementClaim,
+    SettlementRun,
+)
 from .sync import SYNC_STATES, CatalogueSync, PollState, RejectedEvent
 
 __all__ = [
     "ACCOUNT_KINDS",
+    "BREAK_STATES",
     "DELIVERY_STATES",
     "FUNDING_STATES",
     "PARTICIPANT_STATUSES",
+    "PERIOD_SOURCES",
+    "RUN_STATES",
+    "SETTLEMENT_VERDICTS",
     "SYNC_STATES",
     "Base",
     "Cancellation",
@@ -31,6 +44,9 @@ __all__ = [
     "PollState",
     "Purchase",
     "RejectedEvent",
+    "SettlementBreak",
+    "SettlementClaim",
+    "SettlementRun",
     "UtcDateTime",
     "WebhookDelivery",
     "utcnow",
