@@ -11,18 +11,21 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal, cast
 
+from sqlalchemy import Connection, Table, bindparam
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from adapters import Adapter, WebhookRequest
 from hub.crypto import sha256_hex
-from hub.db import dialect_insert
 from hub.models import Platform, WebhookDelivery
 
 Verdict = Literal["accepted", "duplicate"]
 
 KEPT_HEADERS = frozenset({"content-type", "user-agent"})
+DROPPED_HEADERS = frozenset({"content-length", "host", "connection"})
+"""Transport noise; every other header the platform sent is kept (they are part of what was signed)."""
 
 
 @dataclass(frozen=True)
@@ -32,31 +35,70 @@ class Received:
     dedupe_key: str
 
 
+_COLUMNS = ("platform_id", "dedupe_key", "headers", "body", "verified_body", "body_sha256", "received_at")
+_INSERTS: dict[str, Any] = {}
+
+
+def _insert(dialect: str) -> Any:
+    """The inbox's insert for a dialect, built once: a new delivery, or nothing when
+    (platform, dedupe key) is stored already; it returns the new row's id."""
+    statement = _INSERTS.get(dialect)
+    if statement is None:
+        table = cast(Table, WebhookDelivery.__table__)
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        statement = (
+            insert(table)
+            .values({name: bindparam(name, type_=table.c[name].type) for name in _COLUMNS})
+            .values(status="pending", attempts=0)
+            .on_conflict_do_nothing(index_elements=["platform_id", "dedupe_key"])
+            .returning(table.c.id)
+        )
+        _INSERTS[dialect] = statement
+    return statement
+
+
+@dataclass(frozen=True)
+class Checked:
+    """A delivery that passed verification and parsing: what the inbox keys and keeps."""
+
+    verified: bytes
+    key: str
+    digest: str
+
+
+def check(adapter: Adapter, request: WebhookRequest, now: dt.datetime) -> Checked:
+    """Verify the signature over the raw bytes, then parse the envelope. Raises the
+    adapter's SignatureInvalid, TimestampStale or MalformedDelivery."""
+    verified = adapter.verify_webhook(request, now)
+    envelope = adapter.parse_envelope(request, verified)
+    digest = sha256_hex(request.body)
+    return Checked(verified, envelope.delivery_id or f"sha256:{digest}", digest)
+
+
+def store(
+    db: Session | Connection, platform_id: int, request: WebhookRequest, checked: Checked, now: dt.datetime
+) -> Received:
+    """Insert a checked delivery unless (platform, key) is stored already (the caller commits)."""
+    dialect = db.dialect.name if isinstance(db, Connection) else db.get_bind().dialect.name
+    headers = {k: v for k, v in request.headers.items() if k.lower() not in DROPPED_HEADERS}
+    stored = db.execute(
+        _insert(dialect),
+        {
+            "platform_id": platform_id,
+            "dedupe_key": checked.key[:300],
+            "headers": headers,
+            "body": request.body,
+            "verified_body": None if checked.verified == request.body else checked.verified,
+            "body_sha256": checked.digest,
+            "received_at": now,
+        },
+    ).scalar_one_or_none()
+    return Received("accepted" if stored is not None else "duplicate", stored, checked.key)
+
+
 def receive(
     session: Session, platform: Platform, adapter: Adapter, request: WebhookRequest, now: dt.datetime
 ) -> Received:
     """Verify, parse and store one delivery (the caller commits). Raises the
     adapter's SignatureInvalid, TimestampStale or MalformedDelivery."""
-    verified = adapter.verify_webhook(request, now)
-    envelope = adapter.parse_envelope(request, verified)
-    digest = sha256_hex(request.body)
-    key = envelope.delivery_id or f"sha256:{digest}"
-    # Keep every header the platform sent except transport noise; they are part of what was signed.
-    headers = {k: v for k, v in request.headers.items() if k.lower() not in ("content-length", "host", "connection")}
-    stored = session.execute(
-        dialect_insert(session)(WebhookDelivery)
-        .values(
-            platform_id=platform.id,
-            dedupe_key=key[:300],
-            headers=headers,
-            body=request.body,
-            verified_body=None if verified == request.body else verified,
-            body_sha256=digest,
-            received_at=now,
-            status="pending",
-            attempts=0,
-        )
-        .on_conflict_do_nothing(index_elements=["platform_id", "dedupe_key"])
-        .returning(WebhookDelivery.id)
-    ).scalar_one_or_none()
-    return Received("accepted" if stored is not None else "duplicate", stored, key)
+    return store(session, platform.id, request, check(adapter, request, now), now)

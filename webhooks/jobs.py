@@ -8,7 +8,8 @@ from typing import Any
 
 import redis
 from flask import Flask
-from rq import Retry
+from rq import Queue, Retry
+from rq.registry import StartedJobRegistry
 from sqlalchemy import select
 
 from hub.crypto import SecretBox
@@ -56,12 +57,25 @@ def process_job(delivery_id: int) -> dict[str, Any]:
         return run_delivery(app, delivery_id)
 
 
+def _webhooks_queue(app: Flask) -> Queue:
+    """The app's ``webhooks`` queue, made once per app and process (a Queue holds no
+    per-call state; its Redis client is the app's, which is thread-safe)."""
+    queue: Queue | None = app.extensions.get("hub_webhooks_queue")
+    if queue is None:
+        queue = app.extensions["hub_webhooks_queue"] = get_queue(app, "webhooks")
+    return queue
+
+
 def enqueue(app: Flask, delivery_id: int) -> bool:
     """Queue the delivery's processing; False when Redis is unreachable (the sweeper will)."""
     try:
-        get_queue(app, "webhooks").enqueue(
-            process_job, delivery_id, job_id=f"delivery-{delivery_id}", retry=RETRY, job_timeout=300
-        )
+        queue = _webhooks_queue(app)
+        # One round trip: RQ registers the queue and saves and pushes the job in the given pipeline.
+        with queue.connection.pipeline() as pipe:
+            queue.enqueue(
+                process_job, delivery_id, job_id=f"delivery-{delivery_id}", retry=RETRY, job_timeout=300, pipeline=pipe
+            )
+            pipe.execute()
     except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
         log.warning("delivery %s stored but not queued (%s); the sweeper will queue it", delivery_id, exc)
         return False
@@ -85,10 +99,23 @@ SWEEP_EVERY = dt.timedelta(minutes=1)
 SWEEP_JOB_ID = "webhooks-sweeper"
 
 
-def sweep(app: Flask, older_than: dt.timedelta = dt.timedelta(seconds=30)) -> int:
+def sweep(app: Flask, older_than: dt.timedelta = dt.timedelta(seconds=30), now: dt.datetime | None = None) -> int:
     """Queue every delivery stored but not processed (Redis was down when it
-    arrived, or its job was lost); the job id makes a second queueing a no-op."""
-    cutoff = utcnow() - older_than
+    arrived, its job was lost, or the worker running it died); the job id makes
+    a second queueing a no-op.
+
+    A worker killed mid-job (SIGKILL, the OOM killer, a lost machine) leaves its
+    job ``started``, which counts as waiting. RQ notices such a job once its
+    execution's heartbeat has run out (90 s after the last one), but only when a
+    worker runs its maintenance: at start and every 10 minutes. So each sweep
+    first runs that same cleanup of the webhooks queue's started-job registry
+    (under the queue's maintenance lock, unless a worker is cleaning it then):
+    a job abandoned by a dead worker is retried by RQ (its next retry interval)
+    or, with no retries left, failed, and then queued again below.
+
+    ``now`` is the time of the sweep (default: the real time), for tests."""
+    now = now or utcnow()
+    cutoff = now - older_than
     queued = 0
     with db.sessions() as session:
         ids = session.scalars(
@@ -97,6 +124,11 @@ def sweep(app: Flask, older_than: dt.timedelta = dt.timedelta(seconds=30)) -> in
             .order_by(WebhookDelivery.received_at)
         ).all()
     queue = get_queue(app, "webhooks")
+    if queue.acquire_maintenance_lock():  # the lock a worker's own cleanup takes: one cleaner at a time
+        try:
+            StartedJobRegistry(queue=queue).cleanup(timestamp=now.timestamp())
+        finally:
+            queue.release_maintenance_lock()
     for delivery_id in ids:
         if job_waiting(queue, f"delivery-{delivery_id}"):
             continue

@@ -6,20 +6,31 @@ a body over 1 MiB. Every refusal is problem+json naming the reason.
 
 The hub's time (the "now" of the 5-minute tolerance) is ``utcnow`` unless
 ``app.config["HUB_CLOCK"]`` gives another callable (tests replaying samples).
+
+One transaction per delivery reads the platform's stored connection (so a
+reload of the credentials applies from the next delivery on), verifies,
+parses and stores. Only what follows from the stored connection, its
+decrypted secrets and the adapter built over them, is kept per process, for
+as long as the stored connection is unchanged.
 """
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from dataclasses import dataclass
+from typing import Any
 
-from adapters import AdapterError, MalformedDelivery, SignatureInvalid, TimestampStale, WebhookRequest
+from flask import Blueprint, Flask, Response, current_app, jsonify, request
+from sqlalchemy import Connection, bindparam, select
+
+from adapters import Adapter, AdapterError, MalformedDelivery, SignatureInvalid, TimestampStale, WebhookRequest
+from adapters.registry import check_known, get_adapter
 from hub.crypto import SecretBox
 from hub.db import db
-from hub.models import utcnow
-from hub.platforms import PlatformNotLoaded, adapter_for, get_platform
+from hub.models import Platform, utcnow
+from hub.platforms import PlatformNotLoaded, connection_settings
 from hub.problems import Problem
 
-from .inbox import receive
+from .inbox import check, store
 from .jobs import enqueue
 
 bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
@@ -35,27 +46,67 @@ def refusal(error: AdapterError) -> Problem:
     return Problem(400, "Unusable Delivery", str(error), kind="unusable-delivery")
 
 
+@dataclass(frozen=True)
+class _Connection:
+    """A platform's stored connection as read, and the adapter built over it."""
+
+    platform_id: int
+    settings: Any
+    secrets_sealed: str | None
+    adapter: Adapter
+
+    def same(self, platform_id: int, settings: Any, secrets_sealed: str | None) -> bool:
+        return (self.platform_id, self.secrets_sealed, self.settings) == (platform_id, secrets_sealed, settings)
+
+
+_CONNECTION = select(Platform.id, Platform.settings, Platform.secrets_sealed).where(Platform.name == bindparam("name"))
+
+
+def webhook_adapter(app: Flask, conn: Connection, name: str) -> tuple[int, Adapter]:
+    """The platform's id and its adapter over the connection stored now.
+
+    Raises UnknownPlatform or PlatformNotLoaded. The row is read on every call;
+    decrypting its secrets and building the adapter happen only when the row
+    differs from the one this process last saw (adapters keep no state between
+    calls, so one serves every thread)."""
+    check_known(name)
+    row = conn.execute(_CONNECTION, {"name": name}).one_or_none()
+    if row is None:
+        raise PlatformNotLoaded(f"platform {name!r} is not loaded: run `hub platforms load FILE` first")
+    platform_id, settings, sealed = row
+    cache: dict[str, _Connection] = app.extensions.setdefault("hub_webhook_connections", {})
+    known = cache.get(name)
+    if known is None or not known.same(platform_id, settings, sealed):
+        box: SecretBox | None = app.extensions.get("hub_secret_box")
+        if box is None:
+            box = app.extensions["hub_secret_box"] = SecretBox(app.config["HUB"].secret_key)
+        stored = Platform(id=platform_id, name=name, settings=settings, secrets_sealed=sealed)
+        known = _Connection(platform_id, settings, sealed, get_adapter(name, connection_settings(stored, box)))
+        cache[name] = known
+    return known.platform_id, known.adapter
+
+
 @bp.post("/<platform_name>")
 def receive_webhook(platform_name: str) -> tuple[Response, int]:
     body = request.get_data(cache=False)  # over MAX_CONTENT_LENGTH: 413 before anything is read
     delivery = WebhookRequest(headers=dict(request.headers), body=body, content_type=request.content_type or "")
-    box = SecretBox(current_app.config["HUB"].secret_key)
-    with db.transaction() as session:
+    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+    now = app.config.get("HUB_CLOCK", utcnow)()
+    # One transaction reads the platform, verifies, parses and stores, and so decides the answer.
+    with db.engine.begin() as conn:
         try:
-            adapter = adapter_for(session, platform_name, box)
-        except (PlatformNotLoaded, AdapterError) as exc:
+            platform_id, adapter = webhook_adapter(app, conn, platform_name)
+        except AdapterError as exc:  # UnknownPlatform, PlatformNotLoaded
             raise Problem(404, "Unknown Platform", str(exc), kind="unknown-platform") from exc
         if adapter.polled:
             raise Problem(404, "Unknown Platform", f"{platform_name} sends no webhooks", kind="unknown-platform")
-        platform = get_platform(session, platform_name)
-        assert platform is not None
         try:
-            now = current_app.config.get("HUB_CLOCK", utcnow)()
-            received = receive(session, platform, adapter, delivery, now)
+            checked = check(adapter, delivery, now)
         except AdapterError as exc:
             raise refusal(exc) from exc
+        received = store(conn, platform_id, delivery, checked, now)
     if received.verdict == "duplicate":
         return jsonify(status="duplicate", delivery=received.dedupe_key), 200
     assert received.delivery_id is not None
-    enqueue(current_app._get_current_object(), received.delivery_id)  # type: ignore[attr-defined]
+    enqueue(app, received.delivery_id)
     return jsonify(status="accepted", delivery=received.dedupe_key), 202
