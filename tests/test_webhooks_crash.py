@@ -211,3 +211,28 @@ def test_a_worker_killed_mid_job_loses_nothing_and_applies_the_delivery_once(
     expected = {(o["order_id"], o["amount_idr"]) for o in samples.expected()["orders"] if o["order_id"] in per_order}
     assert sorted((o["order_id"], o["amount_idr"]) for o in listed) == sorted(expected)
     assert len(listed) == len(DELIVERIES)
+
+
+def test_the_sweeper_keeps_its_next_run_scheduled_after_each_run(app: Flask, hub_cli: object) -> None:
+    """Each sweep schedules the next under an id of its own: scheduled under the
+    id of the sweep still running, it would be overwritten as that one ends.
+    (``hub_cli`` puts the test's hub in the environment, where jobs find it.)"""
+    from rq import SimpleWorker
+    from rq.job import Job
+    from rq.registry import ScheduledJobRegistry
+
+    from hub.queues import SERIALIZER, get_queue, next_run_waiting
+    from webhooks.jobs import SWEEP_JOB_ID, start_sweeper, sweeper_job
+
+    with app.app_context():
+        start_sweeper(app)
+        queue = get_queue(app, "webhooks")
+        first = ScheduledJobRegistry(queue=queue).get_job_ids()
+        assert len(first) == 1 and next_run_waiting(queue, SWEEP_JOB_ID)
+        queue.enqueue(sweeper_job, job_id=f"{SWEEP_JOB_ID}--now")
+        SimpleWorker([queue], connection=queue.connection, serializer=SERIALIZER).work(burst=True)
+        scheduled = set(ScheduledJobRegistry(queue=queue).get_job_ids()) - set(first)
+        assert len(scheduled) == 1
+        (successor,) = scheduled
+        assert Job.fetch(successor, connection=queue.connection, serializer=SERIALIZER).get_status() == "scheduled"
+        assert next_run_waiting(queue, SWEEP_JOB_ID)

@@ -16,7 +16,7 @@ from hub.crypto import SecretBox
 from hub.db import db
 from hub.funding_jobs import request_funding
 from hub.models import WebhookDelivery, utcnow
-from hub.queues import get_queue, job_waiting
+from hub.queues import get_queue, job_waiting, next_run_waiting, schedule_next_run
 
 from .processing import pending_ids, process_delivery
 
@@ -146,15 +146,15 @@ def sweeper_job() -> int:
         try:
             return sweep(app)
         finally:
-            get_queue(app, "webhooks").enqueue_in(SWEEP_EVERY, sweeper_job, job_id=SWEEP_JOB_ID)
+            schedule_next_run(get_queue(app, "webhooks"), SWEEP_JOB_ID, SWEEP_EVERY, sweeper_job)
 
 
 def start_sweeper(app: Flask) -> int:
     """Sweep now (a worker is starting) and keep sweeping every minute."""
     queued = sweep(app, older_than=dt.timedelta(0))
     queue = get_queue(app, "webhooks")
-    if not job_waiting(queue, SWEEP_JOB_ID):
-        queue.enqueue_in(SWEEP_EVERY, sweeper_job, job_id=SWEEP_JOB_ID)
+    if not next_run_waiting(queue, SWEEP_JOB_ID):
+        schedule_next_run(queue, SWEEP_JOB_ID, SWEEP_EVERY, sweeper_job)
     return queued
 
 
