@@ -3,20 +3,14 @@
 from __future__ import annotations
 
 import json
-import time
 from typing import Any
 
 import click
-import redis
 
 from schemas.fields import card_number_error
 
-from .cli_support import CommandError, friendly_errors, make_app
+from .cli_support import CommandError, friendly_errors, make_app, rupiah
 from .db import db
-
-
-def _rupiah(amount: int) -> str:
-    return f"Rp {amount:,}".replace(",", ".")
 
 
 @click.group()
@@ -38,15 +32,12 @@ def reconcile_funding(wait: bool, as_json: bool, batch_size: int | None) -> None
     """Run the funding job: decide every purchase past the grace period and
     settle cancellations. A running worker does it (with --wait, this command
     waits for it); with no worker, it runs here, through the same job code."""
-    from .funding_jobs import enqueue_manual, run_now, worker_listening
+    from .funding_jobs import enqueue_manual, run_now
+    from .queues import job_failure, wait_for_job, worker_listening
 
     app = make_app()
     with app.app_context():
-        try:
-            listening = worker_listening(app)
-        except (redis.ConnectionError, redis.TimeoutError, OSError):
-            listening = False
-        if not listening:
+        if not worker_listening(app, "funding"):
             report = run_now(app, progress=_progress_line, batch_size=batch_size).as_dict()
             _finish_progress()
             _print_report(report, as_json)
@@ -55,10 +46,9 @@ def reconcile_funding(wait: bool, as_json: bool, batch_size: int | None) -> None
         if not wait:
             click.echo(f"funding run queued as job {job.id}; `hub reconcile funding --wait` waits for one")
             return
-        while (status := job.get_status(refresh=True)) not in ("finished", "failed", "stopped", "canceled"):
-            time.sleep(0.2)
+        status = wait_for_job(job)
         if status != "finished":
-            raise CommandError(f"the funding job {job.id} {status}: {job.latest_result().exc_string or ''}".strip())
+            raise CommandError(f"the funding job {job.id} {status}: {job_failure(job)}".strip())
         _print_report(job.return_value(), as_json)
 
 
@@ -77,8 +67,8 @@ def _print_report(report: dict[str, Any], as_json: bool) -> None:
         return
     verdicts = ", ".join(f"{count} {verdict}" for verdict, count in report["verdicts"].items()) or "none"
     click.echo(
-        f"decided {report['decided']} purchases ({verdicts}); funded {_rupiah(report['funded_idr'])}; "
-        f"{report['refunds']} refunds ({_rupiah(report['refunded_idr'])}); "
+        f"decided {report['decided']} purchases ({verdicts}); funded {rupiah(report['funded_idr'])}; "
+        f"{report['refunds']} refunds ({rupiah(report['refunded_idr'])}); "
         f"{report['cancellations_settled']} cancellations settled; "
         f"{report['incentives']} new incentive eligibilities"
     )
@@ -113,8 +103,8 @@ def ledger_verify(as_json: bool) -> None:
             click.echo(json.dumps(problem.__dict__))
         else:
             click.echo(
-                f"{problem.account}: stored {_rupiah(problem.stored_idr)}, "
-                f"postings give {_rupiah(problem.from_postings_idr)}"
+                f"{problem.account}: stored {rupiah(problem.stored_idr)}, "
+                f"postings give {rupiah(problem.from_postings_idr)}"
             )
     summary = {"accounts": int(accounts), "transactions": int(transactions), "differences": len(problems),
                "sum_of_all_accounts_idr": int(total)}  # fmt: skip
@@ -147,7 +137,7 @@ def participants_show(card: str, as_json: bool) -> None:
         click.echo(json.dumps(statement))
         return
     click.echo(f"{statement['card_number']}  {statement['name']}  ({statement['status']}, wave {statement['wave']})")
-    click.echo(f"accepted {statement['accepted_at']}; balance {_rupiah(statement['balance_idr'])}")
+    click.echo(f"accepted {statement['accepted_at']}; balance {rupiah(statement['balance_idr'])}")
     eligible = statement["incentive_eligible_at"]
     click.echo(f"incentive: eligible since {eligible}" if eligible else "incentive: not yet eligible")
     if not statement["purchases"]:
@@ -159,5 +149,5 @@ def participants_show(card: str, as_json: bool) -> None:
         certificate = f"  certificate {p['certificate_number']}" if p["certificate_number"] else ""
         click.echo(
             f"{p['paid_at']}  {p['platform']:<13} {p['order_id']:<36} {p['course_external_id']:<14} "
-            f"{_rupiah(p['amount_idr']):>14}  {p['funding']}{flags}{certificate}"
+            f"{rupiah(p['amount_idr']):>14}  {p['funding']}{flags}{certificate}"
         )

@@ -6,23 +6,17 @@ import datetime as dt
 import getpass
 import json
 import os
-import time
 from pathlib import Path
 from typing import Any
 
 import click
-import redis
 
 from adapters import platform_names
 
-from .cli_support import CommandError, file_arg, friendly_errors, make_app
+from .cli_support import CommandError, file_arg, friendly_errors, make_app, rupiah
 from .db import db
 
 SOURCES = {"file": "stated in the file", "given": "given with --period", "name": "from the file's name"}
-
-
-def _rupiah(amount: int) -> str:
-    return f"Rp {amount:,}".replace(",", ".")
 
 
 def _who() -> str:
@@ -56,9 +50,10 @@ def settlement_import(platform: str, file: Path, period: dt.datetime | None, as_
     same file again gives the same run. A running worker does the work (this
     command waits for it); with no worker, it runs here, through the same job
     code. A file refused whole exits 1 naming the line and the reason."""
-    from .funding_jobs import clock
+    from .clock import hub_now
+    from .queues import worker_listening
     from .settlement import run_results, run_summary, submit
-    from .settlement_jobs import run_here, worker_listening
+    from .settlement_jobs import QUEUE, run_here
 
     app = make_app()
     data = file.read_bytes()
@@ -71,15 +66,11 @@ def settlement_import(platform: str, file: Path, period: dt.datetime | None, as_
                 data,
                 period=period.date() if period else None,
                 started_by=_who(),
-                now=clock(app),
+                now=hub_now(app),
             )
             run_id, status = run.id, run.status
         if status == "running":
-            try:
-                listening = worker_listening(app)
-            except (redis.ConnectionError, redis.TimeoutError, OSError):
-                listening = False
-            if listening:
+            if worker_listening(app, QUEUE):
                 _wait_for_worker(app, run_id)
             else:
                 run_here(app, run_id, progress=_progress_line)
@@ -101,19 +92,20 @@ def settlement_import(platform: str, file: Path, period: dt.datetime | None, as_
 
 
 def _wait_for_worker(app: Any, run_id: int) -> None:
+    from .queues import job_failure, wait_for_job
     from .settlement_jobs import enqueue, job_progress
 
-    job = enqueue(app, run_id)
-    while (status := job.get_status(refresh=True)) not in ("finished", "failed", "stopped", "canceled"):
-        reported = job_progress(job)
+    def show_progress(waiting: Any) -> None:
+        reported = job_progress(waiting)
         if reported is not None:
             _progress_line(*reported)
-        time.sleep(0.2)
+
+    job = enqueue(app, run_id)
+    status = wait_for_job(job, show_progress)
     click.echo("", err=True, nl=False)
     if status != "finished":
-        result = job.latest_result()
-        detail = (result.exc_string or "").strip().splitlines()[-1:] if result is not None else []
-        raise CommandError(f"the settlement job {job.id} {status}" + (f": {detail[0]}" if detail else ""))
+        detail = job_failure(job)
+        raise CommandError(f"the settlement job {job.id} {status}" + (f": {detail}" if detail else ""))
 
 
 def _progress_line(done: int, total: int) -> None:
@@ -132,18 +124,18 @@ def _print_summary(summary: dict[str, Any], *, again: bool) -> None:
         f"period ending {summary['period_end']} ({SOURCES.get(summary['period_source'], '?')})"
     )
     claims = summary["claims"]
-    click.echo(f"{claims} claim{'' if claims == 1 else 's'}, {_rupiah(summary['claimed_idr'])} claimed")
-    click.echo(f"  {summary['matched']} matched: payable {_rupiah(summary['payable_idr'])}")
+    click.echo(f"{claims} claim{'' if claims == 1 else 's'}, {rupiah(summary['claimed_idr'])} claimed")
+    click.echo(f"  {summary['matched']} matched: payable {rupiah(summary['payable_idr'])}")
     disputed = ", ".join(
         f"{count} {verdict}"
         for verdict, count in summary["verdicts"].items()
         if verdict not in ("matched", "not_claimed")
     )
     click.echo(
-        f"  {summary['disputed']} disputed: {_rupiah(summary['disputed_idr'])}" + (f" ({disputed})" if disputed else "")
+        f"  {summary['disputed']} disputed: {rupiah(summary['disputed_idr'])}" + (f" ({disputed})" if disputed else "")
     )
     unclaimed = summary["not_claimed"]
     click.echo(
         f"{unclaimed} funded purchase{'' if unclaimed == 1 else 's'} of the period not claimed: "
-        f"{_rupiah(summary['not_claimed_idr'])}"
+        f"{rupiah(summary['not_claimed_idr'])}"
     )

@@ -42,6 +42,11 @@ def friendly_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def rupiah(amount: int) -> str:
+    """An amount as finance writes it: ``Rp 1.500.000``."""
+    return f"Rp {amount:,}".replace(",", ".")
+
+
 def make_app(*, migrate: bool = True) -> Flask:
     """The app for a command; brings the schema to the newest migration first
     unless HUB_AUTO_MIGRATE=0 (then a schema behind it is an error)."""

@@ -16,9 +16,9 @@ from typing import Any
 
 import redis
 from flask import Flask
-from rq import Worker
 from sqlalchemy import func, select
 
+from .clock import hub_now
 from .db import db
 from .funding import BATCH_PARTICIPANTS, FundingReport, Progress, run_funding
 from .models import Purchase, utcnow
@@ -31,15 +31,10 @@ DEBOUNCED_JOB_ID = "funding-after-events"
 JOB_TIMEOUT = 3600
 
 
-def clock(app: Flask) -> dt.datetime:
-    now: dt.datetime = app.config.get("HUB_CLOCK", utcnow)()
-    return now
-
-
 def run_now(app: Flask, progress: Progress | None = None, batch_size: int | None = None) -> FundingReport:
     """Run the funding job in this process (needs an app context)."""
     report = run_funding(
-        now=clock(app),
+        now=hub_now(app),
         grace=app.config["HUB"].funding_grace,
         progress=progress,
         batch_size=batch_size or BATCH_PARTICIPANTS,
@@ -94,12 +89,6 @@ def schedule_next_due(app: Flask) -> str | None:
     if not job_waiting(queue, job_id):
         queue.enqueue_at(at, funding_job, job_id=job_id, job_timeout=JOB_TIMEOUT)
     return job_id
-
-
-def worker_listening(app: Flask) -> bool:
-    """True when some RQ worker takes jobs from the funding queue."""
-    queue = get_queue(app, "funding")
-    return bool(Worker.all(queue=queue))
 
 
 def enqueue_manual(app: Flask) -> Any:

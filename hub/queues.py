@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 
+import redis
 from flask import Flask
-from rq import Queue
+from rq import Queue, Worker
 from rq.exceptions import NoSuchJobError
 from rq.job import Job
 from rq.serializers import JSONSerializer
@@ -64,6 +67,34 @@ def next_run_waiting(queue: Queue, family: str) -> bool:
     if job_id is None:
         return False
     return job_waiting(queue, job_id.decode() if isinstance(job_id, bytes) else str(job_id))
+
+
+def worker_listening(app: Flask, name: str) -> bool:
+    """True when some RQ worker takes jobs from queue ``name``; False also when
+    Redis cannot be reached (then the caller does the work itself)."""
+    try:
+        return bool(Worker.all(queue=get_queue(app, name)))
+    except (redis.ConnectionError, redis.TimeoutError, OSError):
+        return False
+
+
+ENDED = ("finished", "failed", "stopped", "canceled")
+
+
+def wait_for_job(job: Job, on_poll: Callable[[Job], None] | None = None, every: float = 0.2) -> str:
+    """Wait until ``job`` has ended; its final status. ``on_poll`` is called at each look."""
+    while (status := str(job.get_status(refresh=True))) not in ENDED:
+        if on_poll is not None:
+            on_poll(job)
+        time.sleep(every)
+    return status
+
+
+def job_failure(job: Job) -> str:
+    """The last line of what an ended job raised, or ''."""
+    result = job.latest_result()
+    lines = (result.exc_string or "").strip().splitlines() if result is not None else []
+    return lines[-1] if lines else ""
 
 
 def all_queues(app: Flask) -> list[Queue]:

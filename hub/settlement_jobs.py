@@ -15,12 +15,12 @@ import logging
 from typing import Any
 
 from flask import Flask
-from rq import Worker, get_current_job
+from rq import get_current_job
 from rq.job import Job
 from sqlalchemy import select
 
+from .clock import hub_now
 from .db import db
-from .funding_jobs import clock
 from .models import Platform, SettlementRun
 from .queues import get_queue, job_waiting
 from .settlement import Prepared, Progress, Refused, prepare, run_stored, run_summary
@@ -54,7 +54,7 @@ def run_here(app: Flask, run_id: int, progress: Progress | None = None) -> dict[
         except Refused as exc:
             prepared = exc
     with db.transaction() as session:
-        run = run_stored(session, run_id, now=clock(app), progress=progress, prepared=prepared)
+        run = run_stored(session, run_id, now=hub_now(app), progress=progress, prepared=prepared)
         summary = run_summary(session, run)
     log.info(
         "settlement run %s (%s %s): %s",
@@ -80,11 +80,6 @@ def settlement_job(run_id: int) -> dict[str, Any]:
 
     with app.app_context():
         return run_here(app, run_id, progress)
-
-
-def worker_listening(app: Flask) -> bool:
-    """True when some RQ worker takes jobs from the settlement queue."""
-    return bool(Worker.all(queue=get_queue(app, QUEUE)))
 
 
 def enqueue(app: Flask, run_id: int) -> Job:

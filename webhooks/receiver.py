@@ -4,8 +4,7 @@
 stale timestamp or a body that cannot be parsed; 404 unknown platform; 413
 a body over 1 MiB. Every refusal is problem+json naming the reason.
 
-The hub's time (the "now" of the 5-minute tolerance) is ``utcnow`` unless
-``app.config["HUB_CLOCK"]`` gives another callable (tests replaying samples).
+The hub's time (the "now" of the 5-minute tolerance) is ``hub.clock.hub_now``.
 
 One transaction per delivery reads the platform's stored connection (so a
 reload of the credentials applies from the next delivery on), verifies,
@@ -24,9 +23,10 @@ from sqlalchemy import Connection, bindparam, select
 
 from adapters import Adapter, AdapterError, MalformedDelivery, SignatureInvalid, TimestampStale, WebhookRequest
 from adapters.registry import check_known, get_adapter
+from hub.clock import hub_now
 from hub.crypto import SecretBox
 from hub.db import db
-from hub.models import Platform, utcnow
+from hub.models import Platform
 from hub.platforms import PlatformNotLoaded, connection_settings
 from hub.problems import Problem
 
@@ -91,7 +91,7 @@ def receive_webhook(platform_name: str) -> tuple[Response, int]:
     body = request.get_data(cache=False)  # over MAX_CONTENT_LENGTH: 413 before anything is read
     delivery = WebhookRequest(headers=dict(request.headers), body=body, content_type=request.content_type or "")
     app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
-    now = app.config.get("HUB_CLOCK", utcnow)()
+    now = hub_now(app)
     # One transaction reads the platform, verifies, parses and stores, and so decides the answer.
     with db.engine.begin() as conn:
         try:
