@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,7 @@ from hub import migrate as migrations
 from hub.cli import main as hub_main
 from hub.db import make_engine
 from hub.embedded_redis import EmbeddedRedis
+from tests.funding_world import World
 
 DATABASE_URL = os.environ.get("DATABASE_URL") or None
 REDIS_URL = os.environ.get("REDIS_URL") or None
@@ -107,10 +109,10 @@ def _empty_postgres(url: str) -> None:
     engine.dispose()
 
 
-@pytest.fixture
-def hub_env(tmp_path: Path, database_template: str, redis_url: str) -> Iterator[dict[str, str]]:
-    """The environment of one test's hub: its own data dir, database and Redis database."""
-    data_dir = tmp_path / "instance"
+@contextmanager
+def hub_environment(data_dir: Path, database_template: str, redis_url: str) -> Iterator[dict[str, str]]:
+    """The environment of a hub with its own data dir, database and Redis
+    database, emptied again when it is left."""
     data_dir.mkdir()
     if ON_POSTGRES:
         database_url = database_template
@@ -131,10 +133,30 @@ def hub_env(tmp_path: Path, database_template: str, redis_url: str) -> Iterator[
 
 
 @pytest.fixture
+def hub_env(tmp_path: Path, database_template: str, redis_url: str) -> Iterator[dict[str, str]]:
+    """The environment of one test's hub."""
+    with hub_environment(tmp_path / "instance", database_template, redis_url) as env:
+        yield env
+
+
+@pytest.fixture
 def app(hub_env: dict[str, str]) -> Iterator[Flask]:
     application = create_app({**hub_env, "TESTING": True})
     yield application
     application.extensions["hub_db"].engine.dispose()
+
+
+@pytest.fixture
+def world(app: Flask) -> Iterator[World]:
+    """A small world for funding and settlement: platforms alpha and beta with
+    courses A1 (Rp 400.000), A2 (Rp 700.000) and B1 (Rp 400.000)."""
+    with app.app_context():
+        built = World(app.config["HUB"].secret_key)
+        built.platforms("alpha", "beta")
+        built.course("alpha", "A1", 400_000)
+        built.course("alpha", "A2", 700_000)
+        built.course("beta", "B1", 400_000)
+        yield built
 
 
 @pytest.fixture

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterator
 
-import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
@@ -15,17 +13,6 @@ from hub.db import db
 from hub.models import Cancellation, IncentiveEligibility, LedgerTransaction
 from tests.conftest import HubCli
 from tests.funding_world import GRACE, World, at, balance, fund, verdicts
-
-
-@pytest.fixture
-def world(app: Flask) -> Iterator[World]:
-    with app.app_context():
-        built = World(app.config["HUB"].secret_key)
-        built.platforms("alpha", "beta")
-        built.course("alpha", "A1", 400_000)
-        built.course("alpha", "A2", 700_000)
-        built.course("beta", "B1", 400_000)
-        yield built
 
 
 def test_a_purchase_within_the_grace_period_waits_then_is_decided(world: World) -> None:

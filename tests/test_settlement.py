@@ -9,14 +9,12 @@ import datetime as dt
 import hashlib
 import io
 import json
-import shutil
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import redis
 from flask import Flask
 from sqlalchemy import delete, event, func, select
 
@@ -37,7 +35,7 @@ from hub.settlement import (
     run_results,
 )
 from tests import samples
-from tests.conftest import ON_POSTGRES, HubCli, _empty_postgres
+from tests.conftest import HubCli, hub_environment
 from tests.funding_world import UTC, World, at, fund
 from tests.test_funding_samples import load_world
 
@@ -46,17 +44,6 @@ NOW = dt.datetime(2020, 7, 2, 3, 0, tzinfo=UTC)
 
 
 # -- a small world ---------------------------------------------------------------------
-
-
-@pytest.fixture
-def world(app: Flask) -> Iterator[World]:
-    with app.app_context():
-        built = World(app.config["HUB"].secret_key)
-        built.platforms("alpha", "beta")
-        built.course("alpha", "A1", 400_000)
-        built.course("alpha", "A2", 700_000)
-        built.course("beta", "B1", 400_000)
-        yield built
 
 
 def claim(order_id: str, amount: Any, *, platform: str = "alpha", paid: dt.datetime | None = None) -> dict[str, Any]:
@@ -413,23 +400,8 @@ def sample_env(
     tmp_path_factory: pytest.TempPathFactory, database_template: str, redis_url: str
 ) -> Iterator[dict[str, str]]:
     data_dir = tmp_path_factory.mktemp("settlement-world") / "instance"
-    data_dir.mkdir()
-    if ON_POSTGRES:
-        database_url = database_template
-    else:
-        shutil.copyfile(database_template, data_dir / "hub.db")
-        database_url = f"sqlite:///{data_dir / 'hub.db'}"
-    env = {
-        "HUB_DATA_DIR": str(data_dir),
-        "DATABASE_URL": database_url,
-        "REDIS_URL": redis_url,
-        "HUB_SECRET_KEY": "test-secret-key-not-for-production",
-        "HUB_AUTO_MIGRATE": "1",
-    }
-    yield env
-    redis.Redis.from_url(redis_url).flushdb()
-    if ON_POSTGRES:
-        _empty_postgres(database_template)
+    with hub_environment(data_dir, database_template, redis_url) as env:
+        yield env
 
 
 @pytest.fixture
