@@ -43,25 +43,18 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # run as bench/funding.py: jobs name this module as bench.funding
     sys.path.insert(0, str(ROOT))
+
+from bench.databases import fresh_database  # noqa: E402 - needs ROOT on the path
+
 GOAL_PER_S = 20_000
 GOAL_PEAK_MB = 500
 PLATFORMS = ("tokopedia", "ruangguru", "bukalapak", "sisnaker", "pintaria", "sekolahmu", "pijarmahir", "maubelajarapa")
 COURSES_PER_PLATFORM = 600
 DEFAULT_URL = "postgresql+psycopg://127.0.0.1:5432/hub_bench"
-
-
-def fresh_database(url: str) -> None:
-    target = make_url(url)
-    admin = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{target.database}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{target.database}"'))
-    admin.dispose()
 
 
 def build_world(url: str, purchases: int, participants: int, tag: str, first_card: int) -> None:

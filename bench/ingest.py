@@ -74,6 +74,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # run as bench/ingest.py
     sys.path.insert(0, str(ROOT))
 
+from bench.databases import fresh_database  # noqa: E402 - needs ROOT on the path
+
 GOAL_PER_S = 1500
 GOAL_P99_MS = 100.0
 GOAL_RATIO = 0.4
@@ -396,19 +398,6 @@ def stop(server: subprocess.Popen[bytes]) -> None:
         except subprocess.TimeoutExpired:
             server.kill()
             server.wait()
-
-
-def fresh_database(url: str) -> None:
-    """Drop and create the PostgreSQL database of ``url`` (as bench/funding.py does)."""
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    target = make_url(url)
-    admin = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{target.database}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{target.database}"'))
-    admin.dispose()
 
 
 def sqlalchemy_url(url: str) -> str:
