@@ -84,49 +84,46 @@ def _purchase_id(session: Session, platform: Platform, order_id: str) -> int | N
 
 
 def _apply_cancellation(session: Session, platform: Platform, event: dict[str, Any]) -> Outcome:
-    purchase_id = _purchase_id(session, platform, event["order_id"])
-    inserted = session.execute(
-        dialect_insert(session)(Cancellation)
-        .values(
-            platform_id=platform.id,
-            order_id=event["order_id"],
-            event_id=event["event_id"],
-            occurred_at=event["occurred_at"],
-            purchase_id=purchase_id,
-            raw=event["raw"],
-        )
-        .on_conflict_do_nothing(index_elements=["platform_id", "order_id"])
-        .returning(Cancellation.id)
-    ).scalar_one_or_none()
-    if inserted is None:
-        return "duplicate"
-    if purchase_id is not None:
-        session.execute(update(Purchase).where(Purchase.id == purchase_id).values(refunded=True))
-    return "applied"
+    return _record_against_purchase(session, platform, Cancellation, event, {}, {"refunded": True})
 
 
 def _apply_completion(session: Session, platform: Platform, event: dict[str, Any]) -> Outcome:
+    certificate = {name: event[name] for name in ("certificate_number", "certificate_url", "score")}
+    return _record_against_purchase(
+        session, platform, Completion, event, certificate, {"completed_at": event["occurred_at"]}
+    )
+
+
+def _record_against_purchase(
+    session: Session,
+    platform: Platform,
+    model: type[Cancellation] | type[Completion],
+    event: dict[str, Any],
+    fields: dict[str, Any],
+    purchase_change: dict[str, Any],
+) -> Outcome:
+    """Record a cancellation or completion once per order, joined to its
+    purchase when that has arrived (which then takes ``purchase_change``);
+    else it waits, and the purchase joins it when it comes."""
     purchase_id = _purchase_id(session, platform, event["order_id"])
     inserted = session.execute(
-        dialect_insert(session)(Completion)
+        dialect_insert(session)(model)
         .values(
             platform_id=platform.id,
             order_id=event["order_id"],
             event_id=event["event_id"],
             occurred_at=event["occurred_at"],
-            certificate_number=event["certificate_number"],
-            certificate_url=event["certificate_url"],
-            score=event["score"],
             purchase_id=purchase_id,
             raw=event["raw"],
+            **fields,
         )
         .on_conflict_do_nothing(index_elements=["platform_id", "order_id"])
-        .returning(Completion.id)
+        .returning(model.id)
     ).scalar_one_or_none()
     if inserted is None:
         return "duplicate"
     if purchase_id is not None:
-        session.execute(update(Purchase).where(Purchase.id == purchase_id).values(completed_at=event["occurred_at"]))
+        session.execute(update(Purchase).where(Purchase.id == purchase_id).values(**purchase_change))
     return "applied"
 
 
