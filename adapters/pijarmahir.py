@@ -20,23 +20,14 @@ from typing import Any
 from openpyxl import load_workbook
 from openpyxl.utils.datetime import from_excel
 
-from webhooks.signatures import (
-    sign_standard_webhook,
-    standard_envelope,
-    standard_event,
-    standard_headers,
-    standard_webhook_secrets,
-    verify_standard_webhooks,
-)
+from webhooks.signatures import standard_event
 
 from .base import (
     WIB,
-    Adapter,
     CataloguePage,
     Envelope,
     Record,
     SettlementFile,
-    WebhookRequest,
     expect_dict,
     iso_instant,
     load_json_object,
@@ -56,6 +47,7 @@ from .fields import (
     whole_number,
 )
 from .http import HttpClient, QueryApiKey
+from .standard_webhooks import StandardWebhooksAdapter
 
 MODES = {"mandiri": "self_paced", "webinar": "live_online", "tatap_muka": "offline"}
 
@@ -93,16 +85,12 @@ _MONTHS = {
 _INDONESIAN_DATE = re.compile(r"(?<!\d)(\d{1,2})\s+(" + "|".join(_MONTHS) + r")\s+(\d{4})(?!\d)", re.IGNORECASE)
 
 
-class PijarmahirAdapter(Adapter):
+class PijarmahirAdapter(StandardWebhooksAdapter):
     name = "pijarmahir"
 
     # -- connection -------------------------------------------------------
     def auth(self) -> QueryApiKey:
         return QueryApiKey("apikey", str(self.setting("api_key")))
-
-    def webhook_secrets(self) -> list[str]:
-        """``webhook_secret`` as a list: one secret, or several while keys rotate."""
-        return standard_webhook_secrets(self.setting("webhook_secret"), self.name)
 
     # -- catalogue --------------------------------------------------------
     def catalogue_start(self) -> dict[str, Any]:
@@ -167,13 +155,6 @@ class PijarmahirAdapter(Adapter):
             raise MalformedPayload(f"{where}: {exc.message}") from exc
 
     # -- webhooks ---------------------------------------------------------
-    def verify_webhook(self, request: WebhookRequest, now: dt.datetime) -> bytes:
-        verify_standard_webhooks(self.webhook_secrets(), standard_headers(request), request.body, now)
-        return request.body
-
-    def parse_envelope(self, request: WebhookRequest, verified: bytes) -> Envelope:
-        return standard_envelope(request, verified)
-
     def normalize_event(self, raw_event: Any, envelope: Envelope) -> Record:
         kind, occurred_at, data = standard_event(raw_event, envelope, EVENT_KINDS)
         amount = data.get("nominal_sen")
@@ -195,9 +176,6 @@ class PijarmahirAdapter(Adapter):
             "score": float_if_number(data.get("nilai")) if kind == "completion" else None,
             "raw": raw_event,
         }
-
-    def sign_webhook(self, body: bytes, now: dt.datetime, delivery_id: str | None = None) -> WebhookRequest:
-        return sign_standard_webhook(self.webhook_secrets(), body, now, delivery_id)
 
     # -- settlement -------------------------------------------------------
     def parse_settlement(self, data: bytes, name: str = "") -> SettlementFile:

@@ -19,22 +19,13 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-from webhooks.signatures import (
-    sign_standard_webhook,
-    standard_envelope,
-    standard_event,
-    standard_headers,
-    standard_webhook_secrets,
-    verify_standard_webhooks,
-)
+from webhooks.signatures import standard_event
 
 from .base import (
-    Adapter,
     CataloguePage,
     Envelope,
     Record,
     SettlementFile,
-    WebhookRequest,
     expect_dict,
     iso_instant,
     load_json_object,
@@ -54,6 +45,7 @@ from .fields import (
     whole_number,
 )
 from .http import ApiKeyHeader, HttpClient
+from .standard_webhooks import StandardWebhooksAdapter
 
 PER_PAGE = 25
 """What the hub asks for; the platform may send fewer, and paging follows ``total_pages``."""
@@ -75,16 +67,12 @@ _MINUTES_PER = {"weeks": Decimal(7 * 24 * 60), "days": Decimal(24 * 60), "hours"
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
-class RuangguruAdapter(Adapter):
+class RuangguruAdapter(StandardWebhooksAdapter):
     name = "ruangguru"
 
     # -- connection -------------------------------------------------------
     def auth(self) -> ApiKeyHeader:
         return ApiKeyHeader("X-Api-Key", str(self.setting("api_key")))
-
-    def webhook_secrets(self) -> list[str]:
-        """``webhook_secret`` as a list: one secret, or several while keys rotate."""
-        return standard_webhook_secrets(self.setting("webhook_secret"), self.name)
 
     # -- catalogue --------------------------------------------------------
     def catalogue_start(self) -> dict[str, Any]:
@@ -151,13 +139,6 @@ class RuangguruAdapter(Adapter):
             raise MalformedPayload(f"{where}: {exc.message}") from exc
 
     # -- webhooks ---------------------------------------------------------
-    def verify_webhook(self, request: WebhookRequest, now: dt.datetime) -> bytes:
-        verify_standard_webhooks(self.webhook_secrets(), standard_headers(request), request.body, now)
-        return request.body
-
-    def parse_envelope(self, request: WebhookRequest, verified: bytes) -> Envelope:
-        return standard_envelope(request, verified)
-
     def normalize_event(self, raw_event: Any, envelope: Envelope) -> Record:
         kind, occurred_at, data = standard_event(raw_event, envelope, EVENT_KINDS)
         amount = data.get("amount")
@@ -179,9 +160,6 @@ class RuangguruAdapter(Adapter):
             "score": float_if_number(data.get("score")) if kind == "completion" else None,
             "raw": raw_event,
         }
-
-    def sign_webhook(self, body: bytes, now: dt.datetime, delivery_id: str | None = None) -> WebhookRequest:
-        return sign_standard_webhook(self.webhook_secrets(), body, now, delivery_id)
 
     # -- settlement -------------------------------------------------------
     def parse_settlement(self, data: bytes, name: str = "") -> SettlementFile:
