@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Mapping
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -42,6 +41,7 @@ from .fields import (
     choice,
     count,
     csv_claims,
+    cursor_number,
     decimal_rupiah,
     object_field,
     optional_number,
@@ -96,7 +96,7 @@ class BukalapakAdapter(Adapter):
     def fetch_catalogue_page(self, http: HttpClient, cursor: dict[str, Any]) -> CataloguePage:
         """One page at ``cursor["offset"]``; the next cursor is the offset named by the
         answer's ``Link: rel="next"`` (absent on the last page)."""
-        offset = _cursor_offset(cursor)
+        offset = cursor_number(cursor, "offset", 0, self.name)
         response = http.get(f"{self.base_url}{CATALOGUE_PATH}", params={"offset": offset, "limit": ASKED_LIMIT})
         page = self.parse_catalogue(response.content, response.url)
         page.next_cursor = _next_cursor(response, offset)
@@ -226,13 +226,6 @@ class BukalapakAdapter(Adapter):
 
 
 # -- paging ---------------------------------------------------------------
-
-
-def _cursor_offset(cursor: Mapping[str, Any]) -> int:
-    offset = cursor.get("offset")
-    if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
-        raise AdapterError(f"bukalapak: a catalogue cursor is {{'offset': N}}, not {dict(cursor)!r}")
-    return offset
 
 
 def _next_cursor(response: requests.Response, offset: int) -> dict[str, Any] | None:

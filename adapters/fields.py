@@ -94,6 +94,14 @@ def required_id(value: Any, what: str) -> str:
     return found
 
 
+def cursor_number(cursor: Mapping[str, Any], key: str, minimum: int, platform: str) -> int:
+    """The whole number ``key`` of a catalogue cursor (an offset, a page), at least ``minimum``."""
+    value = cursor.get(key)
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise AdapterError(f"{platform}: a catalogue cursor is {{'{key}': N}}, not {dict(cursor)!r}")
+    return value
+
+
 # -- numbers and choices --------------------------------------------------------
 
 

@@ -39,6 +39,7 @@ from .fields import (
     choice,
     count,
     csv_claims,
+    cursor_number,
     decimal_rupiah,
     object_field,
     optional_number,
@@ -79,7 +80,7 @@ class PintariaAdapter(Adapter):
     def fetch_catalogue_page(self, http: HttpClient, cursor: dict[str, Any]) -> CataloguePage:
         """``page[number]=N`` from ``cursor["page"]``; the next cursor is the page that
         ``links.next`` names (absent on the last page)."""
-        number = _cursor_page(cursor)
+        number = cursor_number(cursor, "page", 1, self.name)
         response = http.get(f"{self.base_url}{CATALOGUE_PATH}", params={PAGE_PARAM: number})
         page = self.parse_catalogue(response.content, response.url)
         if page.next_cursor is not None and page.next_cursor["page"] <= number:
@@ -223,13 +224,6 @@ class PintariaAdapter(Adapter):
 
 
 # -- JSON:API -------------------------------------------------------------
-
-
-def _cursor_page(cursor: Mapping[str, Any]) -> int:
-    number = cursor.get("page")
-    if isinstance(number, bool) or not isinstance(number, int) or number < 1:
-        raise AdapterError(f"pintaria: a catalogue cursor is {{'page': N}}, not {dict(cursor)!r}")
-    return number
 
 
 def _next_cursor(links: Any, what: str) -> dict[str, Any] | None:
