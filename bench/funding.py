@@ -269,8 +269,13 @@ def per_job_run(url: str, env: dict[str, str], tag: str, sample: int) -> dict[st
         queue.enqueue("bench.funding.per_purchase_job", purchase_id)
     worker = SimpleWorker([queue], connection=app_redis(app).client(), serializer=SERIALIZER)
     start = time.perf_counter()
-    worker.work(burst=True, logging_level="WARNING")
-    seconds = time.perf_counter() - start
+    try:
+        worker.work(burst=True, logging_level="WARNING")
+        seconds = time.perf_counter() - start
+    finally:
+        embedded = app_redis(app).embedded
+        if embedded is not None:  # the bench's own Redis: not left running after it
+            embedded.stop()
     engine = create_engine(url)
     with engine.connect() as conn:
         decided = conn.execute(
