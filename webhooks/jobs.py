@@ -27,7 +27,14 @@ RETRY = Retry(max=MAX_ATTEMPTS - 1, interval=[10, 60, 300, 900])
 
 
 def run_delivery(app: Flask, delivery_id: int) -> dict[str, Any]:
-    """Process one delivery in its own transaction; record a failure on the delivery."""
+    """Process one delivery in its own transaction; record a failure on the delivery.
+
+    The attempt is counted first, in a transaction of its own: a delivery that
+    kills the process running it (a crash, the OOM killer) rolls back all its
+    work but not that count, so after ``MAX_ATTEMPTS`` starts that never
+    finished it is marked failed instead of being tried for ever."""
+    if not _begin_attempt(delivery_id):
+        return {"delivery": delivery_id, "failed": f"abandoned after {MAX_ATTEMPTS} attempts"}
     box = SecretBox(app.config["HUB"].secret_key)
     try:
         with db.transaction() as session:
@@ -36,7 +43,6 @@ def run_delivery(app: Flask, delivery_id: int) -> dict[str, Any]:
         with db.transaction() as session:
             delivery = session.get(WebhookDelivery, delivery_id)
             if delivery is not None:
-                delivery.attempts += 1
                 delivery.last_error = f"{type(exc).__name__}: {exc}"[:2000]
                 if delivery.attempts >= MAX_ATTEMPTS:
                     delivery.status = "failed"
@@ -47,6 +53,27 @@ def run_delivery(app: Flask, delivery_id: int) -> dict[str, Any]:
         request_funding(app)
     return {"delivery": delivery_id, "applied": result.applied, "duplicates": result.duplicates,
             "rejected": len(result.rejected)}  # fmt: skip
+
+
+def _begin_attempt(delivery_id: int) -> bool:
+    """Count an attempt at a pending delivery and commit it; False (and the
+    delivery marked failed) when it has had ``MAX_ATTEMPTS`` already: every one
+    of them stopped without recording an outcome."""
+    with db.transaction() as session:
+        delivery = session.get(WebhookDelivery, delivery_id, with_for_update=True)
+        if delivery is None or delivery.status != "pending":
+            return True  # nothing to count: processing skips it
+        if delivery.attempts >= MAX_ATTEMPTS:
+            delivery.status = "failed"
+            earlier = f"; last error: {delivery.last_error}" if delivery.last_error else ""
+            delivery.last_error = (
+                f"abandoned: {delivery.attempts} attempts stopped without finishing (the process running it died)"
+                + earlier
+            )[:2000]
+            log.error("delivery %s: %s", delivery_id, delivery.last_error)
+            return False
+        delivery.attempts += 1
+    return True
 
 
 def process_job(delivery_id: int) -> dict[str, Any]:

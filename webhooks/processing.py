@@ -23,7 +23,8 @@ log = logging.getLogger(__name__)
 
 
 def process_delivery(session: Session, delivery_id: int, box: SecretBox) -> IngestResult | None:
-    """Apply one delivery in the caller's transaction; None when it was already processed."""
+    """Apply one delivery in the caller's transaction; None when it was already
+    processed. (Its attempts are counted by the job, before this transaction.)"""
     query = select(WebhookDelivery).where(WebhookDelivery.id == delivery_id)
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update()
@@ -34,7 +35,6 @@ def process_delivery(session: Session, delivery_id: int, box: SecretBox) -> Inge
     assert platform is not None
     adapter = adapter_for(session, platform.name, box)
     request = WebhookRequest(headers=dict(delivery.headers), body=delivery.body)
-    delivery.attempts += 1
     try:
         envelope = adapter.parse_envelope(request, delivery.verified_body or delivery.body)
     except AdapterError as exc:  # it parsed when received; a changed adapter may refuse it now
