@@ -11,7 +11,7 @@ PORT ?= 8000
 PG_URL ?= postgresql://127.0.0.1:5432/test
 REDIS_SERVER_URL ?= redis://127.0.0.1:6379/0
 
-.PHONY: install run test test-postgres test-sqlite lint format bench clean
+.PHONY: install run test test-postgres test-sqlite lint format bench clean browser
 
 install: $(STAMP)
 
@@ -33,9 +33,21 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
+# The workspace's browser test drives Debian's headless Chromium and its driver;
+# a fresh machine lacks them. Installed once (as root, or with sudo); if that
+# fails the browser test says why and is skipped.
+browser:
+	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then \
+		if [ "$$(id -u)" -eq 0 ]; then sudo=""; else sudo="sudo -n"; fi; \
+		echo "== installing chromium and chromium-driver for the browser test"; \
+		{ $$sudo apt-get update -qq && \
+		  $$sudo apt-get install -y --no-install-recommends chromium chromium-driver; } \
+		|| echo "== could not install chromium: the browser test will be skipped"; \
+	fi
+
 # Two passes: PostgreSQL + a Redis server when they answer (or DATABASE_URL and
 # REDIS_URL are given), then SQLite + the embedded Redis in any case.
-test: lint
+test: lint browser
 	@db="$${DATABASE_URL:-}"; rd="$${REDIS_URL:-}"; \
 	if [ -z "$$db" ] && $(BIN)/python -c "import socket; socket.create_connection(('127.0.0.1', 5432), 1)" 2>/dev/null; then db="$(PG_URL)"; fi; \
 	if [ -z "$$rd" ] && $(BIN)/python -c "import socket; socket.create_connection(('127.0.0.1', 6379), 1)" 2>/dev/null; then rd="$(REDIS_SERVER_URL)"; fi; \

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from typing import Any
 
 from flask import Flask
@@ -36,16 +37,27 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         JSON_SORT_KEYS=False,
     )
     app.config.update({k: v for k, v in config.items() if k not in ENV_NAMES})
+    # The finance workspace's session cookie: Secure unless testing or HUB_INSECURE_COOKIES=1 (plain-http local use).
+    if "SESSION_COOKIE_SECURE" not in config:
+        app.config["SESSION_COOKIE_SECURE"] = not (app.testing or hub_config.insecure_cookies)
+    app.config.update(
+        SESSION_COOKIE_NAME="__Host-hub-session" if app.config["SESSION_COOKIE_SECURE"] else "hub-session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=8),
+    )
 
     from . import problems
     from .db import db
     from .redis_ext import redis_ext
     from .web import health
+    from .workspace import bp as workspace_bp
 
     db.init_app(app)
     redis_ext.init_app(app)
     problems.init_app(app)
     app.register_blueprint(health.bp)
+    app.register_blueprint(workspace_bp, url_prefix="/finance")
 
     from webhooks import receiver
 

@@ -21,6 +21,7 @@ from .cli_funding import ledger, participants_show, reconcile
 from .cli_ingest import catalogue, normalize, orders
 from .cli_sandbox import sandbox
 from .cli_settlement import settlement
+from .cli_staff import staff
 from .cli_support import CommandError, file_arg, friendly_errors, make_app
 from .cli_webhooks import orders_list, webhooks
 from .crypto import NikHasher, SecretBox
@@ -271,6 +272,7 @@ orders.add_command(orders_list)
 main.add_command(reconcile)
 main.add_command(ledger)
 main.add_command(settlement)
+main.add_command(staff)
 participants.add_command(participants_show)
 
 

@@ -41,6 +41,8 @@ class HubConfig:
     secret_key: str
     funding_grace: timedelta
     auto_migrate: bool = True
+    insecure_cookies: bool = False
+    """HUB_INSECURE_COOKIES=1: the workspace's session cookie without ``Secure``, for plain-http local use."""
 
     @property
     def uses_embedded_redis(self) -> bool:
@@ -50,7 +52,15 @@ class HubConfig:
         return replace(self, **changes)
 
 
-ENV_NAMES = ("HUB_DATA_DIR", "DATABASE_URL", "REDIS_URL", "HUB_SECRET_KEY", "HUB_FUNDING_GRACE", "HUB_AUTO_MIGRATE")
+ENV_NAMES = (
+    "HUB_DATA_DIR",
+    "DATABASE_URL",
+    "REDIS_URL",
+    "HUB_SECRET_KEY",
+    "HUB_FUNDING_GRACE",
+    "HUB_AUTO_MIGRATE",
+    "HUB_INSECURE_COOKIES",
+)
 
 
 def _secret_key(data_dir: Path, environ: Mapping[str, str]) -> str:
@@ -109,4 +119,5 @@ def load_config(environ: Mapping[str, str] | None = None) -> HubConfig:
         secret_key=_secret_key(data_dir, env),
         funding_grace=parse_duration(env.get("HUB_FUNDING_GRACE") or "24h"),
         auto_migrate=_flag(env, "HUB_AUTO_MIGRATE", True),
+        insecure_cookies=_flag(env, "HUB_INSECURE_COOKIES", False),
     )

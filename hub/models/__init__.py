@@ -17,6 +17,7 @@ from .settlement import (
     SettlementClaim,
     SettlementRun,
 )
+from .staff import STAFF_ROLES, StaffAccount
 from .sync import SYNC_STATES, CatalogueSync, PollState, RejectedEvent
 
 __all__ = [
@@ -28,6 +29,7 @@ __all__ = [
     "PERIOD_SOURCES",
     "RUN_STATES",
     "SETTLEMENT_VERDICTS",
+    "STAFF_ROLES",
     "SYNC_STATES",
     "Base",
     "Cancellation",
@@ -47,6 +49,7 @@ __all__ = [
     "SettlementBreak",
     "SettlementClaim",
     "SettlementRun",
+    "StaffAccount",
     "UtcDateTime",
     "WebhookDelivery",
     "utcnow",
