@@ -17,8 +17,10 @@ from typing import Any
 
 import click
 
+from .cli_clients import clients
 from .cli_funding import ledger, participants_show, reconcile
 from .cli_ingest import catalogue, normalize, orders
+from .cli_outbox import outbox
 from .cli_sandbox import sandbox
 from .cli_settlement import settlement
 from .cli_staff import staff
@@ -274,6 +276,8 @@ main.add_command(ledger)
 main.add_command(settlement)
 main.add_command(staff)
 participants.add_command(participants_show)
+main.add_command(clients)
+main.add_command(outbox)
 
 
 def entry() -> None:  # pragma: no cover - console script shim

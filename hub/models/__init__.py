@@ -5,6 +5,17 @@ from .course import Course, CourseRevision
 from .inbox import DELIVERY_STATES, WebhookDelivery
 from .incentive import IncentiveEligibility
 from .ledger import ACCOUNT_KINDS, LedgerAccount, LedgerPosting, LedgerTransaction
+from .oauth import (
+    OAUTH_SCOPES,
+    IdempotentRequest,
+    OAuthAuthorizationCode,
+    OAuthClient,
+    OAuthClientSecret,
+    OAuthToken,
+    OutboxMessage,
+    ParticipantLink,
+    SignInCode,
+)
 from .order import FUNDING_STATES, Cancellation, Completion, Purchase
 from .participant import PARTICIPANT_STATUSES, Participant
 from .platform import Platform
@@ -25,6 +36,7 @@ __all__ = [
     "BREAK_STATES",
     "DELIVERY_STATES",
     "FUNDING_STATES",
+    "OAUTH_SCOPES",
     "PARTICIPANT_STATUSES",
     "PERIOD_SOURCES",
     "RUN_STATES",
@@ -37,11 +49,18 @@ __all__ = [
     "Completion",
     "Course",
     "CourseRevision",
+    "IdempotentRequest",
     "IncentiveEligibility",
     "LedgerAccount",
     "LedgerPosting",
     "LedgerTransaction",
+    "OAuthAuthorizationCode",
+    "OAuthClient",
+    "OAuthClientSecret",
+    "OAuthToken",
+    "OutboxMessage",
     "Participant",
+    "ParticipantLink",
     "Platform",
     "PollState",
     "Purchase",
@@ -49,6 +68,7 @@ __all__ = [
     "SettlementBreak",
     "SettlementClaim",
     "SettlementRun",
+    "SignInCode",
     "StaffAccount",
     "UtcDateTime",
     "WebhookDelivery",
