@@ -17,7 +17,7 @@ from tests import samples
 from tests.adapters.contract import at
 from tests.conftest import HubCli
 from webhooks.http_file import read_http_file
-from webhooks.jobs import process_pending_inline
+from webhooks.jobs import enqueuer, process_pending_inline
 
 WEBHOOK_PLATFORMS = [p for p in samples.PLATFORMS if p != "maubelajarapa"]
 
@@ -33,6 +33,7 @@ def post(app: Flask, client: FlaskClient, platform: str, name: str) -> tuple[int
     saved = read_http_file(path)
     app.config["HUB_CLOCK"] = lambda: at(samples.received_at(platform)[name])
     response = client.post(saved.path, data=saved.request.body, headers=dict(saved.request.headers))
+    assert enqueuer(app).flush(10), "the delivery's job was not queued within 10 s"
     return response.status_code, response.get_json(silent=True) or {}, response.mimetype
 
 
@@ -119,6 +120,32 @@ def test_redis_down_still_accepts_and_stores_everything(hub_env: dict[str, str],
             select(func.count()).select_from(WebhookDelivery).where(WebhookDelivery.status == "pending")
         )
         assert pending == len([n for n in names if "repeat" not in n])
+
+
+def test_deliveries_posted_at_once_each_get_their_job_queued(loaded: HubCli, app: Flask) -> None:
+    """The answer does not wait for Redis: jobs are queued from a thread, many per
+    round trip. Every delivery accepted still ends with exactly its own job queued."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from hub.queues import get_queue
+
+    names = [f.name for f in samples.webhook_files("tokopedia") if not f.name.startswith("bad-")]
+    names = [n for n in names if "repeat" not in n]
+    app.config["HUB_CLOCK"] = lambda: at(samples.received_at("tokopedia")[names[0]])
+
+    def send(name: str) -> int:
+        saved = read_http_file(samples.samples("tokopedia", "webhooks") / name)
+        response = app.test_client().post(saved.path, data=saved.request.body, headers=dict(saved.request.headers))
+        return response.status_code
+
+    with ThreadPoolExecutor(8) as pool:
+        statuses = list(pool.map(send, names))
+    assert statuses == [202] * len(names)
+    assert enqueuer(app).flush(10)
+    with app.app_context():
+        ids = db.session.scalars(select(WebhookDelivery.id)).all()
+        queued = get_queue(app, "webhooks").get_job_ids()
+    assert sorted(queued) == sorted(f"delivery-{i}" for i in ids) and len(ids) == len(names)
 
 
 def test_a_body_over_one_mebibyte_is_refused_413(loaded: HubCli, client: FlaskClient) -> None:

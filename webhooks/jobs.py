@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 import redis
@@ -18,6 +19,7 @@ from hub.funding_jobs import request_funding
 from hub.models import WebhookDelivery, utcnow
 from hub.queues import get_queue, job_waiting, next_run_waiting, schedule_next_run
 
+from .enqueuer import DeliveryEnqueuer
 from .processing import pending_ids, process_delivery
 
 log = logging.getLogger(__name__)
@@ -93,20 +95,37 @@ def _webhooks_queue(app: Flask) -> Queue:
     return queue
 
 
+def _job_data(delivery_id: int) -> Any:
+    return Queue.prepare_data(
+        process_job, args=(delivery_id,), job_id=f"delivery-{delivery_id}", retry=RETRY, timeout=300
+    )
+
+
+def enqueue_many(app: Flask, delivery_ids: Sequence[int]) -> None:
+    """Queue these deliveries' processing in one round trip. Raises a Redis
+    error when Redis is unreachable (the deliveries stay pending for the sweeper)."""
+    queue = _webhooks_queue(app)
+    with queue.connection.pipeline(transaction=False) as pipe:
+        queue.enqueue_many([_job_data(delivery_id) for delivery_id in delivery_ids], pipeline=pipe)
+        pipe.execute()
+
+
 def enqueue(app: Flask, delivery_id: int) -> bool:
-    """Queue the delivery's processing; False when Redis is unreachable (the sweeper will)."""
+    """Queue the delivery's processing now; False when Redis is unreachable (the sweeper will)."""
     try:
-        queue = _webhooks_queue(app)
-        # One round trip: RQ registers the queue and saves and pushes the job in the given pipeline.
-        with queue.connection.pipeline() as pipe:
-            queue.enqueue(
-                process_job, delivery_id, job_id=f"delivery-{delivery_id}", retry=RETRY, job_timeout=300, pipeline=pipe
-            )
-            pipe.execute()
+        enqueue_many(app, [delivery_id])
     except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
         log.warning("delivery %s stored but not queued (%s); the sweeper will queue it", delivery_id, exc)
         return False
     return True
+
+
+def enqueuer(app: Flask) -> DeliveryEnqueuer:
+    """The process's queue of stored deliveries whose jobs are queued from a thread (webhooks.enqueuer)."""
+    found: DeliveryEnqueuer | None = app.extensions.get("hub_delivery_enqueuer")
+    if found is None:
+        found = app.extensions["hub_delivery_enqueuer"] = DeliveryEnqueuer(lambda ids: enqueue_many(app, ids))
+    return found
 
 
 def process_pending_inline(app: Flask) -> int:
@@ -124,6 +143,7 @@ def process_pending_inline(app: Flask) -> int:
 
 SWEEP_EVERY = dt.timedelta(minutes=1)
 SWEEP_JOB_ID = "webhooks-sweeper"
+SWEEP_BATCH = 500
 
 
 def sweep(app: Flask, older_than: dt.timedelta = dt.timedelta(seconds=30), now: dt.datetime | None = None) -> int:
@@ -156,11 +176,15 @@ def sweep(app: Flask, older_than: dt.timedelta = dt.timedelta(seconds=30), now: 
             StartedJobRegistry(queue=queue).cleanup(timestamp=now.timestamp())
         finally:
             queue.release_maintenance_lock()
-    for delivery_id in ids:
-        if job_waiting(queue, f"delivery-{delivery_id}"):
-            continue
-        if enqueue(app, delivery_id):
-            queued += 1
+    unqueued = [delivery_id for delivery_id in ids if not job_waiting(queue, f"delivery-{delivery_id}")]
+    for start in range(0, len(unqueued), SWEEP_BATCH):
+        batch = unqueued[start : start + SWEEP_BATCH]
+        try:
+            enqueue_many(app, batch)
+        except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
+            log.warning("sweep: %d deliveries not queued (%s); the next sweep will", len(unqueued) - queued, exc)
+            break
+        queued += len(batch)
     return queued
 
 

@@ -31,7 +31,7 @@ from hub.platforms import PlatformNotLoaded, connection_settings
 from hub.problems import Problem
 
 from .inbox import check, store
-from .jobs import enqueue
+from .jobs import enqueuer
 
 bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
 
@@ -108,5 +108,5 @@ def receive_webhook(platform_name: str) -> tuple[Response, int]:
     if received.verdict == "duplicate":
         return jsonify(status="duplicate", delivery=received.dedupe_key), 200
     assert received.delivery_id is not None
-    enqueue(app, received.delivery_id)
+    enqueuer(app).submit(received.delivery_id)  # queued from a thread: the answer never waits for Redis
     return jsonify(status="accepted", delivery=received.dedupe_key), 202
