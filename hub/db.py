@@ -9,6 +9,9 @@ Alembic migrations (hub/migrate.py).
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -31,12 +34,60 @@ def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
     cursor.close()
 
 
+log = logging.getLogger(__name__)
+
+WRITER_WAIT_S = 30
+_WRITERS: dict[str, threading.RLock] = {}
+_WRITERS_LOCK = threading.Lock()
+
+
+def _process_writer_lock(database: str) -> threading.RLock:
+    with _WRITERS_LOCK:
+        return _WRITERS.setdefault(database, threading.RLock())
+
+
 def _sqlite_begin(conn: Any) -> None:
     """A unit of work takes the write lock at its start (BEGIN IMMEDIATE), so
     concurrent writers queue on the busy timeout instead of failing on a lock
-    upgrade; read-only sessions begin deferred and never block writers."""
+    upgrade; read-only sessions begin deferred and never block writers.
+
+    Writers of one process first queue on a lock of the process: SQLite's own
+    wait for its write lock sleeps 1, 2, 5, 10, ... 100 ms between tries, so
+    threads of one server process (gunicorn's) fighting for it would sleep far
+    longer than the lock is held; a thread waiting on the process's lock
+    starts as soon as the one before it ends."""
     mode = conn.get_execution_options().get("sqlite_begin", "IMMEDIATE")
-    conn.exec_driver_sql(f"BEGIN {mode}")
+    if mode != "IMMEDIATE":
+        conn.exec_driver_sql(f"BEGIN {mode}")
+        return
+    lock = _process_writer_lock(conn.engine.url.database or "")
+    if not lock.acquire(timeout=WRITER_WAIT_S):  # a lock never released: fall back on SQLite's own wait
+        log.warning("waited %s s for this process's SQLite writer lock; going on without it", WRITER_WAIT_S)
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        return
+    try:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    except BaseException:
+        lock.release()
+        raise
+    conn.info.setdefault("hub_writer_locks", []).append(lock)
+
+
+def _sqlite_end(conn: Any) -> None:
+    """The unit of work ended (committed or rolled back): let the next writer of the process in."""
+    _release_writer_locks(conn.info)
+
+
+def _sqlite_connection_back(dbapi_connection: Any, record: Any, *args: Any) -> None:
+    """A connection returned to the pool or invalidated with its unit of work unfinished."""
+    _release_writer_locks(record.info)
+
+
+def _release_writer_locks(info: dict[str, Any]) -> None:
+    held = info.get("hub_writer_locks")
+    while held:
+        with contextlib.suppress(RuntimeError):  # not this thread's (a connection finished by another thread)
+            held.pop().release()
 
 
 def make_engine(url: str | URL, **kwargs: Any) -> Engine:
@@ -45,6 +96,10 @@ def make_engine(url: str | URL, **kwargs: Any) -> Engine:
         engine = create_engine(parsed, connect_args={"timeout": 30}, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
+        event.listen(engine, "commit", _sqlite_end)
+        event.listen(engine, "rollback", _sqlite_end)
+        event.listen(engine.pool, "reset", _sqlite_connection_back)
+        event.listen(engine.pool, "invalidate", _sqlite_connection_back)
         return engine
     return create_engine(parsed, pool_pre_ping=True, **kwargs)
 
