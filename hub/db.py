@@ -78,8 +78,12 @@ def _sqlite_end(conn: Any) -> None:
     _release_writer_locks(conn.info)
 
 
-def _sqlite_connection_back(dbapi_connection: Any, record: Any, *args: Any) -> None:
-    """A connection returned to the pool or invalidated with its unit of work unfinished."""
+def _sqlite_connection_reset(dbapi_connection: Any, record: Any, reset_state: Any) -> None:
+    """A connection returned to the pool with its unit of work unfinished."""
+    _release_writer_locks(record.info)
+
+
+def _sqlite_connection_invalidated(dbapi_connection: Any, record: Any, exception: BaseException | None) -> None:
     _release_writer_locks(record.info)
 
 
@@ -98,8 +102,8 @@ def make_engine(url: str | URL, **kwargs: Any) -> Engine:
         event.listen(engine, "begin", _sqlite_begin)
         event.listen(engine, "commit", _sqlite_end)
         event.listen(engine, "rollback", _sqlite_end)
-        event.listen(engine.pool, "reset", _sqlite_connection_back)
-        event.listen(engine.pool, "invalidate", _sqlite_connection_back)
+        event.listen(engine.pool, "reset", _sqlite_connection_reset)
+        event.listen(engine.pool, "invalidate", _sqlite_connection_invalidated)
         return engine
     return create_engine(parsed, pool_pre_ping=True, **kwargs)
 
