@@ -1,7 +1,8 @@
 """The funding job's throughput and memory on PostgreSQL, beside one RQ job per purchase.
 
-    .venv/bin/python bench/funding.py [--purchases N] [--participants P]
+    .venv/bin/python bench/funding.py [--purchases N] [--participants P] [--jobs J]
                                       [--per-job-sample K] [--batch-size B] [--database URL]
+                                      [--pending-index]
 
 It builds a world in a database of its own (``hub_bench`` on the local
 PostgreSQL server, dropped and created afresh; ``--database`` for another):
@@ -16,17 +17,20 @@ seconds, not the hub's ingest path.
 Then it measures, on the same data:
 
 * ``batched``: the funding job as the hub runs it (``hub.funding_jobs.run_now``,
-  set-based batches of participants), in a subprocess of its own: purchases
-  decided per second and that process's peak RSS;
+  set-based batches of participants), J of them at once, each in a subprocess
+  of its own: purchases decided per second, the peak RSS, the load average
+  around the run, and the CPU time per purchase of the jobs and of their
+  PostgreSQL backends (with the rate that CPU time allows on idle cores);
 * ``per_job``: the naive alternative, one RQ job per purchase (each job opens
   its own transaction and decides the due purchases of that purchase's
   participant), run by an RQ worker in burst mode over the first K purchases of
-  another copy of the world's participants: purchases per second.
+  another copy of the world's participants: purchases per second (and the
+  time all N would take at that rate: only K are run).
 
 It checks the run (every purchase decided, the ledger verifies, all accounts
 sum to zero) and prints one JSON object with the figures and the goal
 (20,000 purchases/s, peak RSS under 500 MB). Exit status 1 when a check or a
-goal fails.
+goal fails. bench/README.md explains the figures.
 """
 
 from __future__ import annotations
@@ -148,6 +152,21 @@ def build_world(url: str, purchases: int, participants: int, tag: str, first_car
     engine.dispose()
 
 
+def use_pending_index(url: str) -> None:
+    """The schema change the funding job would gain from (not a migration of
+    the hub: the bench's database only): pending purchases indexed by time in
+    a partial index, instead of every purchase by (funding, occurred_at). A
+    decided purchase then leaves that index rather than taking a new entry in it."""
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP INDEX ix_purchases_funding_occurred"))
+        conn.execute(
+            text("CREATE INDEX ix_purchases_pending_occurred ON purchases (occurred_at) WHERE funding = 'pending'")
+        )
+        conn.execute(text("ANALYZE purchases"))
+    engine.dispose()
+
+
 def build_catalogue(url: str) -> None:
     engine = create_engine(url)
     with engine.begin() as conn:
@@ -191,6 +210,14 @@ def build_catalogue(url: str) -> None:
     engine.dispose()
 
 
+def job_env(env: dict[str, str], index: int) -> dict[str, str]:
+    """The environment of batched run ``index``: its own application_name,
+    by which it finds its database backends."""
+    url = env["DATABASE_URL"]
+    separator = "&" if "?" in url else "?"
+    return {**env, "DATABASE_URL": f"{url}{separator}application_name=bench-funding-{index}"}
+
+
 def hub_env(url: str, data_dir: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
     env.update({"DATABASE_URL": url, "HUB_DATA_DIR": str(data_dir), "HUB_SECRET_KEY": "bench-secret-key-0123456789",
@@ -205,21 +232,44 @@ def hub_env(url: str, data_dir: Path) -> dict[str, str]:
 
 def batched_run(batch_size: int) -> dict[str, Any]:
     from hub import create_app
+    from hub.db import db
     from hub.funding_jobs import run_now
 
     app = create_app()
     with app.app_context():
         started_at = time.time()
         start = time.perf_counter()
+        cpu_start = time.process_time()
         report = run_now(app, batch_size=batch_size)
         seconds = time.perf_counter() - start
+        cpu = time.process_time() - cpu_start
+        database_cpu = backends_cpu_seconds(db.engine)
     return {
         "started_at": started_at,
         "finished_at": time.time(),
         "seconds": seconds,
         "report": report.as_dict(),
         "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "cpu_seconds": cpu,
+        "database_cpu_seconds": database_cpu,
     }
+
+
+def backends_cpu_seconds(engine: Any) -> float | None:
+    """CPU time of this process's PostgreSQL backends since they started (the
+    server on this machine: read from /proc; None when it cannot be read)."""
+    with engine.connect() as conn:
+        pids = list(conn.execute(text(
+            "SELECT pid FROM pg_stat_activity WHERE application_name = current_setting('application_name')"
+        )).scalars())  # fmt: skip
+    total = 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return None
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
 
 
 # -- one RQ job per purchase ----------------------------------------------------------
@@ -285,6 +335,24 @@ def per_job_run(url: str, env: dict[str, str], tag: str, sample: int) -> dict[st
     return {"jobs": len(ids), "decided": int(decided), "seconds": seconds}
 
 
+def cpu_figures(job_cpu: float, database_cpu: float | None, decided: int) -> dict[str, Any]:
+    """CPU time per purchase of the jobs and of their database backends, and
+    the rate that CPU time would allow if the machine's cores did nothing
+    else: a figure a busy machine disturbs far less than the wall-clock rate."""
+    figures: dict[str, Any] = {
+        "jobs_seconds": round(job_cpu, 1),
+        "jobs_us_per_purchase": round(1e6 * job_cpu / decided, 1) if decided else None,
+        "database_seconds": None if database_cpu is None else round(database_cpu, 1),
+        "database_us_per_purchase": None
+        if database_cpu is None or not decided
+        else round(1e6 * database_cpu / decided, 1),
+    }
+    if database_cpu is not None and decided:
+        cores = os.cpu_count() or 1
+        figures["purchases_per_s_if_the_cores_were_idle"] = round(cores * decided / (job_cpu + database_cpu))
+    return figures
+
+
 def _merged(reports: list[dict[str, Any]]) -> dict[str, Any]:
     merged: dict[str, Any] = {}
     for report in reports:
@@ -335,17 +403,29 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--purchases", type=int, default=1_000_000)
     parser.add_argument("--participants", type=int, default=300_000)
     parser.add_argument("--per-job-sample", type=int, default=3000, help="purchases decided one RQ job each")
-    parser.add_argument("--batch-size", type=int, default=1000, help="participants per transaction")
+    parser.add_argument(
+        "--batch-size", type=int, default=None, help="participants per transaction (default: the funding job's own)"
+    )
     parser.add_argument(
         "--jobs", type=int, default=2, help="funding jobs run at once, as that many RQ workers would (default: 2 cores)"
     )
     parser.add_argument("--database", default=DEFAULT_URL, help="a PostgreSQL URL; the database is recreated")
+    parser.add_argument(
+        "--pending-index",
+        action="store_true",
+        help="replace ix_purchases_funding_occurred by the proposed partial index on pending purchases "
+        "(in the bench's database only; the output says so)",
+    )
     parser.add_argument("--batched-only", action="store_true", help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.batch_size is None:
+        from hub.funding import BATCH_PARTICIPANTS
+
+        args.batch_size = BATCH_PARTICIPANTS
     if args.batched_only:
         print(json.dumps(batched_run(args.batch_size)))
         return 0
@@ -364,12 +444,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     build_catalogue(args.database)
     # "b-": the batched run's world; "j-": its copy for the per-job run (other participants).
     build_world(args.database, args.purchases, args.participants, "b", first_card=1_000_000_000)
+    if args.pending_index:
+        use_pending_index(args.database)
     built_s = time.perf_counter() - started
 
     command = [sys.executable, str(Path(__file__).resolve()), "--batched-only", "--batch-size", str(args.batch_size)]
+    load_before = os.getloadavg()
     runs = [
-        subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        for _ in range(args.jobs)
+        subprocess.Popen(command, env=job_env(env, index), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for index in range(args.jobs)
     ]
     results = []
     for run in runs:
@@ -378,6 +461,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(json.dumps({"error": "a batched run failed", "stderr": err[-2000:]}))
             return 1
         results.append(json.loads(out.strip().splitlines()[-1]))
+    load_after = os.getloadavg()
     # The jobs ran at the same time: the run lasts from the first start to the last end.
     batched_result = {
         "seconds": max(r["finished_at"] for r in results) - min(r["started_at"] for r in results),
@@ -389,11 +473,17 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     sample_participants = max(1, args.per_job_sample * args.participants // max(args.purchases, 1))
     build_world(args.database, args.per_job_sample, sample_participants, "j", first_card=5_000_000_000)
+    per_job_load_before = os.getloadavg()
     per_job = per_job_run(args.database, env, "j", args.per_job_sample)
+    per_job_load_after = os.getloadavg()
 
     decided = batched_result["report"]["decided"]
     rate = decided / batched_result["seconds"] if batched_result["seconds"] else 0.0
     per_job_rate = per_job["decided"] / per_job["seconds"] if per_job["seconds"] else 0.0
+    job_cpu = sum(r["cpu_seconds"] for r in results)
+    database_cpu = None if any(r["database_cpu_seconds"] is None for r in results) else (
+        sum(r["database_cpu_seconds"] for r in results)
+    )  # fmt: skip
     ok_checks = (
         verified["pending_left"] == 0
         and verified["sum_of_accounts_idr"] == 0
@@ -407,15 +497,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         "platforms": len(PLATFORMS),
         "batch_size": args.batch_size,
         "build_seconds": round(built_s, 1),
+        "schema": "with the proposed pending-purchases index" if args.pending_index else "as migrated",
+        "cpus": os.cpu_count(),
         "batched": {
             "seconds": round(batched_result["seconds"], 2),
             "purchases_per_s": round(rate),
             "jobs": args.jobs,
             "decided_per_job": batched_result["decided_per_job"],
             "peak_rss_mb_per_job": round(batched_result["max_rss_mb"], 1),
+            "load_average_before": [round(x, 2) for x in load_before],
+            "load_average_after": [round(x, 2) for x in load_after],
+            "cpu": cpu_figures(job_cpu, database_cpu, decided),
             "report": batched_result["report"],
         },
-        "per_job": {**per_job, "seconds": round(per_job["seconds"], 2), "purchases_per_s": round(per_job_rate, 1)},
+        "per_job": {
+            **per_job,
+            "seconds": round(per_job["seconds"], 2),
+            "purchases_per_s": round(per_job_rate, 1),
+            "sample_of": args.purchases,
+            "seconds_for_all_at_this_rate": round(args.purchases / per_job_rate) if per_job_rate else None,
+            "load_average_before": [round(x, 2) for x in per_job_load_before],
+            "load_average_after": [round(x, 2) for x in per_job_load_after],
+        },
         "ratio_batched_to_per_job": round(rate / per_job_rate, 1) if per_job_rate else None,
         "checks": verified,
         "checks_ok": ok_checks,

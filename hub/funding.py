@@ -12,43 +12,63 @@ refunds it; of an unfunded one it moves no money. Decisions are final:
 running the job again changes nothing.
 
 The work is set-based: participants are taken in batches, each batch in one
-database transaction that reads everything it needs in a few queries,
-decides in memory and writes with a few bulk statements. On PostgreSQL a
-batch first locks its participants' balance accounts (``FOR NO KEY UPDATE SKIP
-LOCKED``, in account order): a second funding job running at the same time
-takes other participants, and a participant is never decided by two jobs at
-once. SQLite serialises writers anyway.
+database transaction that reads everything it needs in two queries, decides
+in memory and writes with a few bulk statements (hub.funding_store; the
+ledger's rows go in with COPY on PostgreSQL). On PostgreSQL a batch first
+locks its participants' balance accounts (``FOR NO KEY UPDATE SKIP LOCKED``,
+in account order): a second funding job running at the same time takes
+other participants, and a participant is never decided by two jobs at once.
+A purchase of a card with no balance account (not in the register) has its
+own row locked instead. SQLite serialises writers anyway. A verdict is
+written only over ``pending``; should one purchase of the batch not be
+pending any more, the batch is rolled back whole (FundingConflict) rather
+than move money for a purchase decided elsewhere.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections import Counter
-from collections.abc import Callable, Sequence
+from bisect import bisect_right
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from operator import itemgetter
+from typing import Any, NamedTuple
 
-from sqlalchemy import bindparam, func, select, text, union, update
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from . import ledger
 from .db import db, one_of
-from .incentives import record_incentives
-from .models import (
-    Cancellation,
-    Course,
-    CourseRevision,
-    LedgerAccount,
-    Participant,
-    Platform,
-    Purchase,
+from .funding_store import (
+    AMOUNT,
+    AT,
+    CANCELLATION,
+    CANCELLED_AT,
+    CARD,
+    COURSE,
+    FUNDING,
+    ID,
+    ORDER,
+    PLATFORM,
+    BatchStore,
+    Holder,
+    PurchaseRow,
+    batch_store,
 )
+from .incentives import record_incentives
+from .models import Cancellation, Course, CourseRevision, Platform, Purchase
 
 FIRST_PURCHASE_WINDOW = dt.timedelta(days=30)
-BATCH_PARTICIPANTS = 1000
+BATCH_PARTICIPANTS = 2500
 
 Progress = Callable[[int, int], None]
 """Called after each batch with (participants done, participants to do)."""
+
+
+class FundingConflict(RuntimeError):
+    """A purchase of the batch was decided by someone else meanwhile: the
+    batch's transaction is rolled back, and the next run decides what is left."""
 
 
 @dataclass
@@ -127,14 +147,23 @@ def run_funding(
 
 def due_participants(session: Session, cutoff: dt.datetime) -> list[str]:
     """Card numbers with a purchase to decide or a cancellation to settle, in order."""
-    pending = select(Purchase.card_number).where(Purchase.funding == "pending", Purchase.occurred_at <= cutoff)
+    if session.get_bind().dialect.name == "postgresql":
+        # Enough memory to find the distinct cards of a million purchases by
+        # hashing, rather than by a walk of the card index (for this read only).
+        session.execute(text("SET LOCAL work_mem = '64MB'"))
+        session.execute(text("SET LOCAL jit = off"))
+    pending = (
+        select(Purchase.card_number).where(Purchase.funding == "pending", Purchase.occurred_at <= cutoff).distinct()
+    )
     cancelled = (
         select(Purchase.card_number)
         .join(Cancellation, Cancellation.purchase_id == Purchase.id)
         .where(Cancellation.settled_at.is_(None), Purchase.funding != "pending", Cancellation.occurred_at <= cutoff)
+        .distinct()
     )
-    query = union(pending, cancelled).subquery()
-    return list(session.scalars(select(query.c.card_number).order_by(query.c.card_number)))
+    cards = set(session.scalars(pending))
+    cards.update(session.scalars(cancelled))
+    return sorted(cards)
 
 
 @dataclass
@@ -157,34 +186,19 @@ class RunContext:
             names = {platform.id: platform.name for platform in platforms}
         return cls(names, payable, CatalogueHistory())
 
-
-@dataclass
-class _Purchase:
-    id: int
-    platform_id: int
-    order_id: str
-    course_external_id: str
-    card_number: str
-    amount_idr: int
-    occurred_at: dt.datetime
-    funding: str
+    def payable_account(self, session: Session, platform_id: int) -> int:
+        account = self.payable.get(platform_id)
+        if account is None:  # a platform added since the run began
+            platform = session.get(Platform, platform_id)
+            assert platform is not None
+            account = self.payable[platform_id] = ledger.platform_account(session, platform)
+        return account
 
 
-@dataclass(frozen=True)
-class _Revision:
-    effective_at: dt.datetime
-    price_idr: int
-    active: bool
-
-
-@dataclass
-class _Holder:
-    participant_id: int
-    status: str
-    accepted_at: dt.datetime
-    account_id: int | None
-    balance_idr: int
-    first_funded_at: dt.datetime | None = None
+_by_purchase = itemgetter(5)
+_timeline_order = itemgetter(0, 1, 2, 3, 4)
+"""Events of a batch: by card, then in the order they happened: purchases
+before cancellations at the same moment, then by platform name, then by order id."""
 
 
 def decide_batch(
@@ -198,164 +212,120 @@ def decide_batch(
     """Decide the due purchases and settle the due cancellations of ``cards``
     in the caller's transaction."""
     report = FundingReport(batches=1)
-    holders, busy = _lock_holders(session, cards)
+    store = batch_store(session)
+    holders, busy = store.lock_holders(cards)
     report.skipped_busy = len(busy)
-    workable = [card for card in cards if card not in busy]
+    workable = [card for card in cards if card not in busy] if busy else list(cards)
     if not workable:
         return report
     report.participants = len(workable)
 
-    purchases = _hold_unregistered(session, _due_purchases(session, workable, cutoff), holders)
-    cancellations = _due_cancellations(session, workable, cutoff, {p.id: p for p in purchases})
-    for card, first in session.execute(
-        select(Purchase.card_number, func.min(Purchase.occurred_at))
-        .where(one_of(session, Purchase.card_number, list(holders)), Purchase.funding == "funded")
-        .group_by(Purchase.card_number)
-    ):
-        holders[card].first_funded_at = first
-    catalogue = run.catalogue
-    catalogue.load(session, purchases)
+    # Each purchase once; its open cancellations; each holder's first funded purchase.
+    purchases: dict[int, PurchaseRow] = {}
+    cancellations: list[tuple[int, dt.datetime, PurchaseRow]] = []
+    for row in store.purchases(workable):
+        if row[ID] not in purchases:
+            purchases[row[ID]] = row
+            if row[FUNDING] == "funded":
+                holder = holders.get(row[CARD])
+                if holder is not None and (holder.first_funded_at is None or row[AT] < holder.first_funded_at):
+                    holder.first_funded_at = row[AT]
+        cancellation_id, cancelled_at = row[CANCELLATION], row[CANCELLED_AT]
+        if cancellation_id is not None and cancelled_at is not None:
+            cancellations.append((cancellation_id, cancelled_at, row))
+    due = [row for row in purchases.values() if row[FUNDING] == "pending" and row[AT] <= cutoff]
+    due = _hold_unlocked(store, due, holders)
+    deciding = {row[ID] for row in due}
+    run.catalogue.load(session, due)
 
-    # Replay in the order things happened: purchases before cancellations at
-    # the same moment, then by platform name, then by order id.
-    timeline: list[tuple[dt.datetime, int, str, str, _Purchase, int | None]] = []
-    for purchase in purchases:
-        name = run.platform_names.get(purchase.platform_id, "")
-        timeline.append((purchase.occurred_at, 0, name, purchase.order_id, purchase, None))
-    for cancelled, at, purchase in cancellations:
-        name = run.platform_names.get(purchase.platform_id, "")
-        timeline.append((at, 1, name, purchase.order_id, purchase, cancelled))
-    timeline.sort(key=lambda item: item[:4])
+    names = run.platform_names
+    events = [(row[CARD], row[AT], 0, names.get(row[PLATFORM], ""), row[ORDER], row, 0) for row in due]
+    for cancellation_id, cancelled_at, row in cancellations:
+        # A cancellation counts from the later of its own time and its purchase's.
+        at = max(cancelled_at, row[AT])
+        if at > cutoff or (row[FUNDING] == "pending" and row[ID] not in deciding):
+            continue
+        events.append((row[CARD], at, 1, names.get(row[PLATFORM], ""), row[ORDER], row, cancellation_id))
+    events.sort(key=_timeline_order)
 
-    verdicts: list[tuple[int, str]] = []
-    entries: list[ledger.Entry] = []
+    decided: dict[int, str] = {}
+    transfers: list[ledger.Transfer] = []
     settled: list[int] = []
-    payable = run.payable
-    for step in timeline:
-        purchase, cancellation_id = step[4], step[5]
-        holder = holders.get(purchase.card_number)
-        if cancellation_id is None:
-            verdict = _verdict(purchase, holder, catalogue)
-            purchase.funding = verdict
-            verdicts.append((purchase.id, verdict))
-            report.verdicts[verdict] += 1
-            if verdict == "funded" and holder is not None:
-                holder.balance_idr -= purchase.amount_idr
-                if holder.first_funded_at is None or purchase.occurred_at < holder.first_funded_at:
-                    holder.first_funded_at = purchase.occurred_at
-                report.funded_idr += purchase.amount_idr
-                if purchase.amount_idr:
-                    entries.append(_movement(session, "funding", purchase, holder, payable, -purchase.amount_idr))
+    catalogue = run.catalogue
+    for card, at, kind, _, order_id, row, cancellation_id in events:
+        holder = holders.get(card)
+        purchase_id, amount = row[ID], row[AMOUNT]
+        if kind == 0:
+            verdict = _verdict(row, holder, catalogue)
+            decided[purchase_id] = verdict
+            if verdict == "funded":
+                assert holder is not None
+                holder.balance_idr -= amount
+                if holder.first_funded_at is None or at < holder.first_funded_at:
+                    holder.first_funded_at = at
+                report.funded_idr += amount
+                if amount:
+                    assert holder.account_id is not None
+                    account = run.payable_account(session, row[PLATFORM])
+                    transfers.append(
+                        (f"funding:purchase:{purchase_id}", "funding", holder.account_id, account, amount,
+                         purchase_id, order_id)
+                    )  # fmt: skip
             continue
         settled.append(cancellation_id)
-        if purchase.funding == "funded" and holder is not None:
-            holder.balance_idr += purchase.amount_idr
+        if decided.get(purchase_id, row[FUNDING]) == "funded" and holder is not None:
+            holder.balance_idr += amount
             report.refunds += 1
-            report.refunded_idr += purchase.amount_idr
-            if purchase.amount_idr:
-                entries.append(_movement(session, "refund", purchase, holder, payable, purchase.amount_idr))
+            report.refunded_idr += amount
+            if amount:
+                assert holder.account_id is not None
+                account = run.payable_account(session, row[PLATFORM])
+                transfers.append(
+                    (f"refund:purchase:{purchase_id}", "refund", account, holder.account_id, amount,
+                     purchase_id, order_id)
+                )  # fmt: skip
 
-    _write_verdicts(session, verdicts, now)
-    ledger.post_many(session, entries)
+    if decided:
+        ids = sorted(decided)  # rows in id order: fewer pages touched out of turn
+        written = store.write_verdicts(ids, [decided[purchase_id] for purchase_id in ids], now)
+        if written != len(ids):
+            raise FundingConflict(
+                f"{len(ids) - written} of {len(ids)} purchases were decided elsewhere while this batch held them"
+            )
+        report.verdicts.update(decided.values())
     if settled:
-        session.execute(update(Cancellation).where(one_of(session, Cancellation.id, settled)).values(settled_at=now))
+        store.settle(settled, now)
     report.cancellations_settled = len(settled)
+    # In purchase order: the ledger's indexes by purchase and by key take them in turn.
+    transfers.sort(key=_by_purchase)
+    ledger.post_transfers(session, transfers)
     return report
 
 
-def _lock_holders(session: Session, cards: Sequence[str]) -> tuple[dict[str, _Holder], set[str]]:
-    """The batch's registered participants, with their balances as of the lock
-    this transaction now holds on their balance accounts; and the cards left
-    out because another funding job holds them (PostgreSQL only: SKIP LOCKED)."""
-    participants = session.execute(
-        select(Participant.id, Participant.card_number, Participant.status, Participant.accepted_at, LedgerAccount.id)
-        .outerjoin(LedgerAccount, LedgerAccount.participant_id == Participant.id)
-        .where(one_of(session, Participant.card_number, cards))
-    )
-    holders: dict[str, _Holder] = {}
-    by_account: dict[int, str] = {}
-    for participant_id, card, status, accepted_at, account_id in participants:
-        holders[card] = _Holder(participant_id, status, accepted_at, account_id, 0)
-        if account_id is not None:
-            by_account[account_id] = card
-    locked = session.execute(
-        select(LedgerAccount.id, LedgerAccount.balance_idr)
-        .where(one_of(session, LedgerAccount.id, list(by_account)))
-        .order_by(LedgerAccount.id)
-        .with_for_update(skip_locked=True, key_share=True)
-    )
-    busy = set(by_account.values())
-    for account_id, balance in locked:
-        card = by_account[account_id]
-        holders[card].balance_idr = int(balance)
-        busy.discard(card)
-    for card in busy:
-        del holders[card]
-    return holders, busy
-
-
-_PURCHASE_COLUMNS = (
-    Purchase.id,
-    Purchase.platform_id,
-    Purchase.order_id,
-    Purchase.course_external_id,
-    Purchase.card_number,
-    Purchase.amount_idr,
-    Purchase.occurred_at,
-    Purchase.funding,
-)
-"""The columns of a ``_Purchase``, in its fields' order."""
-
-
-def _due_purchases(session: Session, cards: Sequence[str], cutoff: dt.datetime) -> list[_Purchase]:
-    rows = session.execute(
-        select(*_PURCHASE_COLUMNS).where(
-            one_of(session, Purchase.card_number, cards), Purchase.funding == "pending", Purchase.occurred_at <= cutoff
-        )
-    )
-    return [_Purchase(*row) for row in rows]
-
-
-def _hold_unregistered(session: Session, purchases: list[_Purchase], holders: dict[str, _Holder]) -> list[_Purchase]:
-    """The purchases to decide. A purchase of a card outside the register has no
-    balance account whose lock would keep a second funding job off it: its row
-    is locked itself (in id order), and left out if another job decided it."""
-    loose = sorted(p.id for p in purchases if p.card_number not in holders)
+def _hold_unlocked(store: BatchStore, due: list[PurchaseRow], holders: dict[str, Holder]) -> list[PurchaseRow]:
+    """The purchases to decide. A purchase of a card with no balance account
+    (outside the register) has no account lock to keep a second funding job
+    off it: its row is locked itself (in id order), and left out if another
+    job decided it first."""
+    loose = sorted(row[ID] for row in due if (holder := holders.get(row[CARD])) is None or holder.account_id is None)
     if not loose:
-        return purchases
-    still_pending = set(
-        session.scalars(
-            select(Purchase.id)
-            .where(one_of(session, Purchase.id, loose), Purchase.funding == "pending")
-            .order_by(Purchase.id)
-            .with_for_update()
-        )
-    )
-    return [p for p in purchases if p.card_number in holders or p.id in still_pending]
+        return due
+    pending = store.hold_pending(loose)
+    loose_ids = set(loose)
+    return [row for row in due if row[ID] in pending or row[ID] not in loose_ids]
 
 
-def _due_cancellations(
-    session: Session, cards: Sequence[str], cutoff: dt.datetime, deciding: dict[int, _Purchase]
-) -> list[tuple[int, dt.datetime, _Purchase]]:
-    """Unsettled cancellations of the batch, each at the later of its own time
-    and its purchase's, of purchases decided before or in this batch."""
-    rows = session.execute(
-        select(
-            Cancellation.id,
-            Cancellation.occurred_at,
-            *_PURCHASE_COLUMNS,
-        )
-        .join(Purchase, Purchase.id == Cancellation.purchase_id)
-        .where(one_of(session, Purchase.card_number, cards), Cancellation.settled_at.is_(None))
-    )
-    due = []
-    for cancellation_id, cancelled_at, *purchase_row in rows:
-        purchase = deciding.get(purchase_row[0]) or _Purchase(*purchase_row)
-        at = max(cancelled_at, purchase.occurred_at)
-        if at > cutoff or (purchase.funding == "pending" and purchase.id not in deciding):
-            continue
-        due.append((cancellation_id, at, purchase))
-    return due
+class _Revision(NamedTuple):
+    effective_at: dt.datetime
+    price_idr: int
+    active: bool
+
+
+class _Course(NamedTuple):
+    """A course's catalogue records in time order, and their times (for bisect)."""
+
+    effective_ats: tuple[dt.datetime, ...]
+    revisions: tuple[_Revision, ...]
 
 
 class CatalogueHistory:
@@ -364,61 +334,60 @@ class CatalogueHistory:
     asked for."""
 
     def __init__(self) -> None:
-        self.courses: dict[tuple[int, str], int | None] = {}
-        self.revisions: dict[int, list[_Revision]] = {}
+        self.courses: dict[tuple[int, str], _Course | None] = {}
 
-    def load(self, session: Session, purchases: Sequence[_Purchase]) -> None:
+    def load(self, session: Session, purchases: Iterable[PurchaseRow]) -> None:
         wanted: dict[int, set[str]] = {}
-        for purchase in purchases:
-            key = (purchase.platform_id, purchase.course_external_id)
+        for row in purchases:
+            key = (row[PLATFORM], row[COURSE])
             if key not in self.courses:
                 self.courses[key] = None
-                wanted.setdefault(purchase.platform_id, set()).add(purchase.course_external_id)
-        found: list[int] = []
+                wanted.setdefault(row[PLATFORM], set()).add(row[COURSE])
+        found: dict[int, tuple[int, str]] = {}
         for platform_id, external_ids in wanted.items():
             for course_id, external_id in session.execute(
                 select(Course.id, Course.external_id).where(
                     Course.platform_id == platform_id, one_of(session, Course.external_id, list(external_ids))
                 )
             ):
-                self.courses[(platform_id, external_id)] = course_id
-                found.append(course_id)
-        if found:
-            for course_id, effective_at, price, active in session.execute(
-                select(
-                    CourseRevision.course_id,
-                    CourseRevision.effective_at,
-                    CourseRevision.price_idr,
-                    CourseRevision.active,
-                )
-                .where(one_of(session, CourseRevision.course_id, found))
-                .order_by(CourseRevision.course_id, CourseRevision.effective_at, CourseRevision.id)
-            ):
-                self.revisions.setdefault(course_id, []).append(_Revision(effective_at, int(price), bool(active)))
+                found[course_id] = (platform_id, external_id)
+        if not found:
+            return
+        history: defaultdict[int, list[_Revision]] = defaultdict(list)
+        for course_id, effective_at, price, active in session.execute(
+            select(
+                CourseRevision.course_id, CourseRevision.effective_at, CourseRevision.price_idr, CourseRevision.active
+            )
+            .where(one_of(session, CourseRevision.course_id, list(found)))
+            .order_by(CourseRevision.course_id, CourseRevision.effective_at, CourseRevision.id)
+        ):
+            history[course_id].append(_Revision(effective_at, int(price), bool(active)))
+        for course_id, key in found.items():
+            revisions = history.get(course_id, [])
+            self.courses[key] = _Course(tuple(r.effective_at for r in revisions), tuple(revisions))
 
     def in_force(self, platform_id: int, external_id: str, at: dt.datetime) -> _Revision | None:
         """None when the platform has no such course."""
-        course_id = self.courses.get((platform_id, external_id))
-        if course_id is None:
+        course = self.courses.get((platform_id, external_id))
+        if course is None:
             return None
-        return record_in_force(self.revisions.get(course_id, []), at)
+        return record_in_force(course, at)
 
 
-def record_in_force(history: Sequence[_Revision], at: dt.datetime) -> _Revision | None:
+def record_in_force(course: _Course, at: dt.datetime) -> _Revision | None:
     """The catalogue record in force at ``at``: the latest updated at or before
-    it, else the earliest held (``history`` is in time order)."""
-    in_force = None
-    for revision in history:
-        if revision.effective_at > at:
-            break
-        in_force = revision
-    if in_force is None and history:
-        return history[0]
-    return in_force
+    it (of records updated at the same moment, the last recorded), else the
+    earliest held."""
+    revisions = course.revisions
+    if len(revisions) <= 1:
+        return revisions[0] if revisions else None
+    index = bisect_right(course.effective_ats, at) - 1
+    return revisions[max(index, 0)]
 
 
-def _verdict(purchase: _Purchase, holder: _Holder | None, catalogue: CatalogueHistory) -> str:
-    record = catalogue.in_force(purchase.platform_id, purchase.course_external_id, purchase.occurred_at)
+def _verdict(purchase: PurchaseRow, holder: Holder | None, catalogue: CatalogueHistory) -> str:
+    at = purchase[AT]
+    record = catalogue.in_force(purchase[PLATFORM], purchase[COURSE], at)
     if record is None:
         return "unknown_course"
     if not record.active:
@@ -426,53 +395,11 @@ def _verdict(purchase: _Purchase, holder: _Holder | None, catalogue: CatalogueHi
     if holder is None or holder.status != "active":
         return "participant_ineligible"
     first_funded = holder.first_funded_at
-    if (first_funded is None or first_funded > purchase.occurred_at) and (
-        purchase.occurred_at - holder.accepted_at > FIRST_PURCHASE_WINDOW
-    ):
+    if (first_funded is None or first_funded > at) and at - holder.accepted_at > FIRST_PURCHASE_WINDOW:
         return "participant_ineligible"
-    if purchase.amount_idr != record.price_idr:
+    amount = purchase[AMOUNT]
+    if amount != record.price_idr:
         return "price_mismatch"
-    if purchase.amount_idr > holder.balance_idr:
+    if amount > holder.balance_idr:
         return "insufficient_balance"
     return "funded"
-
-
-def _movement(
-    session: Session, kind: str, purchase: _Purchase, holder: _Holder, payable: dict[int, int], participant_leg: int
-) -> ledger.Entry:
-    """A funding (money to the platform) or a refund (money back) of one purchase."""
-    platform_account = payable.get(purchase.platform_id)
-    if platform_account is None:
-        platform = session.get(Platform, purchase.platform_id)
-        assert platform is not None
-        platform_account = payable[purchase.platform_id] = ledger.platform_account(session, platform)
-    assert holder.account_id is not None
-    return ledger.Entry(
-        idempotency_key=f"{kind}:purchase:{purchase.id}",
-        kind=kind,
-        legs=(ledger.Leg(holder.account_id, participant_leg), ledger.Leg(platform_account, -participant_leg)),
-        purchase_id=purchase.id,
-        memo=f"{purchase.order_id}",
-    )
-
-
-def _write_verdicts(session: Session, verdicts: list[tuple[int, str]], now: dt.datetime) -> None:
-    """Record the verdicts; only a purchase still pending takes one (decisions are final)."""
-    if not verdicts:
-        return
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(
-            text(
-                "UPDATE purchases AS p SET funding = v.verdict, decided_at = :now "
-                "FROM unnest(CAST(:ids AS bigint[]), CAST(:verdicts AS text[])) AS v(id, verdict) "
-                "WHERE p.id = v.id AND p.funding = 'pending'"
-            ),
-            {"now": now, "ids": [pid for pid, _ in verdicts], "verdicts": [verdict for _, verdict in verdicts]},
-        )
-        return
-    statement = (
-        update(Purchase)
-        .where(Purchase.id == bindparam("purchase"), Purchase.funding == "pending")
-        .values(funding=bindparam("verdict"), decided_at=now)
-    )
-    session.connection().execute(statement, [{"purchase": pid, "verdict": verdict} for pid, verdict in verdicts])

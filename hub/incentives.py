@@ -15,15 +15,21 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .db import dialect_insert
-from .models import IncentiveEligibility, Participant, Purchase
+from .models import Completion, IncentiveEligibility, Participant, Purchase
 
 
 def record_incentives(session: Session, now: dt.datetime) -> int:
-    """Record every eligibility earned and not yet recorded; returns how many."""
+    """Record every eligibility earned and not yet recorded; returns how many.
+
+    The search starts from the completions: a purchase is completed only
+    when a completion joins it (hub.events), and there are far fewer of them
+    than purchases, most of which the funding job has just decided."""
     recorded = select(IncentiveEligibility.participant_id)
     rows = session.execute(
         select(Participant.id, Purchase.id, Purchase.completed_at)
-        .join(Purchase, Purchase.card_number == Participant.card_number)
+        .select_from(Completion)
+        .join(Purchase, Purchase.id == Completion.purchase_id)
+        .join(Participant, Participant.card_number == Purchase.card_number)
         .where(
             Purchase.funding == "funded",
             Purchase.refunded.is_(False),

@@ -16,8 +16,10 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select, text, update
+import psycopg
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -151,6 +153,17 @@ class Entry:
     memo: str | None = None
 
 
+Transfer = tuple[str, str, int, int, int, int | None, str | None]
+"""A transaction of two legs for :func:`post_transfers`: (idempotency key,
+kind, source account, target account, amount_idr, purchase id, memo). The
+amount (whole rupiah, more than zero) leaves the source for the target. A
+plain tuple: the funding job makes hundreds of thousands of them."""
+
+_Header = tuple[str, str, str | None, int | None]
+"""A transaction to record: (idempotency key, kind, memo, purchase id)."""
+_Line = tuple[int, int, int]
+"""A posting to record: (index of its transaction, account id, amount)."""
+
 # Rows per INSERT statement where the database takes rows as bound parameters
 # (SQLite): well under its limit on bound parameters.
 _ROWS_PER_STATEMENT = 1500
@@ -161,97 +174,154 @@ def post_many(session: Session, entries: Sequence[Entry]) -> dict[str, int]:
     a few statements per batch instead of several per transaction.
 
     Returns ``{idempotency key: transaction id}`` of those recorded now; an
-    entry whose key already exists is skipped and changes nothing. Raises
-    InsufficientBalance when the net effect would leave a participant's
-    balance below zero (the caller must roll back); the caller is expected to
-    have computed each balance with its account row locked.
+    entry whose key already exists (or came earlier in ``entries``) is skipped
+    and changes nothing. Raises InsufficientBalance when the net effect would
+    leave a participant's balance below zero (the caller must roll back); the
+    caller is expected to have computed each balance with its account row locked.
     """
     for entry in entries:
         check_legs(entry.legs)
-    if not entries:
+    headers = [(e.idempotency_key, e.kind, e.memo, e.purchase_id) for e in entries]
+    lines = [(index, leg.account_id, leg.amount_idr) for index, e in enumerate(entries) for leg in e.legs]
+    return _record(session, headers, lines)
+
+
+def post_transfers(session: Session, transfers: Sequence[Transfer]) -> dict[str, int]:
+    """:func:`post_many` for transactions of two legs, with less work per
+    transaction (the funding job posts hundreds of thousands in one run)."""
+    for transfer in transfers:
+        amount = transfer[4]
+        if type(amount) is not int or amount <= 0:
+            raise LedgerError(f"a transfer moves whole rupiah (an int above zero), not {amount!r}")
+    headers = [(key, kind, memo, purchase_id) for key, kind, _, _, _, purchase_id, memo in transfers]
+    lines = [
+        line
+        for index, (_, _, source, target, amount, _, _) in enumerate(transfers)
+        for line in ((index, source, -amount), (index, target, amount))
+    ]
+    return _record(session, headers, lines)
+
+
+def _record(session: Session, headers: Sequence[_Header], lines: Sequence[_Line]) -> dict[str, int]:
+    if not headers:
         return {}
     now = utcnow()
     writer = _PostgresWriter(session) if session.get_bind().dialect.name == "postgresql" else _PortableWriter(session)
-    recorded = writer.transactions(entries, now)
-    fresh = [entry for entry in entries if entry.idempotency_key in recorded]
-    writer.postings([(recorded[e.idempotency_key], e.legs) for e in fresh], now)
+    ids = writer.transactions(headers, now)
+    postings = [(ids[index], account, amount) for index, account, amount in lines if ids[index] is not None]
+    writer.postings(postings, now)
     deltas: defaultdict[int, int] = defaultdict(int)
-    for entry in fresh:
-        for leg in entry.legs:
-            deltas[leg.account_id] += leg.amount_idr
+    for _, account, amount in postings:
+        deltas[account] += amount
     changes = sorted((account, delta) for account, delta in deltas.items() if delta)
     if changes:
         try:
             with session.begin_nested():
                 writer.balances(changes)
-        except IntegrityError as exc:
+        except (IntegrityError, psycopg.IntegrityError) as exc:
             raise InsufficientBalance("these transactions would overdraw a participant's balance") from exc
-    return recorded
+    return {header[0]: tx_id for header, tx_id in zip(headers, ids, strict=True) if tx_id is not None}
+
+
+def _first_of_each_key(headers: Sequence[_Header], recorded: dict[str, int]) -> list[int | None]:
+    """Each header's transaction id from ``recorded``, for the first header of each key only."""
+    ids: list[int | None] = []
+    taken: set[str] = set()
+    for key, *_ in headers:
+        if key in taken:
+            ids.append(None)
+        else:
+            taken.add(key)
+            ids.append(recorded.get(key))
+    return ids
+
+
+def int_array(values: Iterable[int]) -> str:
+    """A PostgreSQL array literal of whole numbers (a ``%s::bigint[]``
+    parameter): much less work than psycopg's adapting a list item by item."""
+    return "{" + ",".join(map(str, values)) + "}"
+
+
+def driver_cursor(session: Session) -> psycopg.Cursor[Any]:
+    """A psycopg cursor on the session's connection, in its transaction
+    (PostgreSQL): for COPY, and for statements whose rows need no ORM."""
+    dbapi = session.connection().connection.driver_connection
+    assert isinstance(dbapi, psycopg.Connection)
+    return dbapi.cursor()
+
+
+_TAKE_IDS = (
+    "WITH s AS MATERIALIZED (SELECT pg_get_serial_sequence('ledger_transactions', 'id')::regclass AS seq) "
+    "SELECT nextval(s.seq) FROM s, generate_series(1, %s)"
+)
+"""As many new transaction ids as asked for, in one round trip."""
 
 
 class _PostgresWriter:
-    """PostgreSQL: each batch as arrays, one statement per table (``unnest``)."""
+    """PostgreSQL: the batch streamed with ``COPY`` on the session's own
+    connection, transaction ids taken from the sequence beforehand; balances
+    as arrays in one statement (``unnest``)."""
 
     def __init__(self, session: Session) -> None:
         self.session = session
+        self.cursor = driver_cursor(session)
 
-    def transactions(self, entries: Sequence[Entry], now: dt.datetime) -> dict[str, int]:
-        rows = self.session.execute(
-            text(
-                "INSERT INTO ledger_transactions (idempotency_key, kind, memo, purchase_id, created_at) "
-                "SELECT k, t, m, p, :now FROM unnest(CAST(:keys AS text[]), CAST(:kinds AS text[]), "
-                "CAST(:memos AS text[]), CAST(:purchases AS bigint[])) AS v(k, t, m, p) "
-                "ON CONFLICT (idempotency_key) DO NOTHING RETURNING idempotency_key, id"
-            ),
-            {
-                "now": now,
-                "keys": [e.idempotency_key for e in entries],
-                "kinds": [e.kind for e in entries],
-                "memos": [e.memo for e in entries],
-                "purchases": [e.purchase_id for e in entries],
-            },
+    def transactions(self, headers: Sequence[_Header], now: dt.datetime) -> list[int | None]:
+        keys = [header[0] for header in headers]
+        if len(set(keys)) == len(keys):
+            ids: list[int | None] = [row[0] for row in self.cursor.execute(_TAKE_IDS, (len(headers),))]
+            try:
+                # A savepoint: a key recorded before fails the COPY, and the
+                # statement below then skips it.
+                with (
+                    self.session.begin_nested(),
+                    self.cursor.copy(
+                        "COPY ledger_transactions (id, idempotency_key, kind, memo, purchase_id, created_at) "
+                        "FROM STDIN (FORMAT BINARY)"
+                    ) as copy,
+                ):
+                    copy.set_types(["bigint", "text", "text", "text", "bigint", "timestamptz"])
+                    write = copy.write_row
+                    for tx_id, (key, kind, memo, purchase_id) in zip(ids, headers, strict=True):
+                        write((tx_id, key, kind, memo, purchase_id, now))
+                return ids
+            except psycopg.errors.UniqueViolation:
+                pass
+        self.cursor.execute(
+            "INSERT INTO ledger_transactions (idempotency_key, kind, memo, purchase_id, created_at) "
+            "SELECT k, t, m, p, %s FROM unnest(%s::text[], %s::text[], %s::text[], %s::bigint[]) AS v(k, t, m, p) "
+            "ON CONFLICT (idempotency_key) DO NOTHING RETURNING idempotency_key, id",
+            (now, keys, [h[1] for h in headers], [h[2] for h in headers], [h[3] for h in headers]),
         )
-        return {key: tx_id for key, tx_id in rows}
+        return _first_of_each_key(headers, dict(self.cursor.fetchall()))
 
-    def postings(self, transactions: Sequence[tuple[int, tuple[Leg, ...]]], now: dt.datetime) -> None:
+    def postings(self, rows: Sequence[tuple[int | None, int, int]], now: dt.datetime) -> None:
         # One statement: the trigger checks that each transaction sums to zero per statement.
-        if not transactions:
+        if not rows:
             return
-        legs = [(tx_id, leg) for tx_id, tx_legs in transactions for leg in tx_legs]
-        self.session.execute(
-            text(
-                "INSERT INTO ledger_postings (transaction_id, account_id, amount_idr, created_at) "
-                "SELECT t, a, m, :now FROM unnest(CAST(:txs AS bigint[]), CAST(:accounts AS integer[]), "
-                "CAST(:amounts AS bigint[])) AS v(t, a, m)"
-            ),
-            {
-                "now": now,
-                "txs": [tx_id for tx_id, _ in legs],
-                "accounts": [leg.account_id for _, leg in legs],
-                "amounts": [leg.amount_idr for _, leg in legs],
-            },
-        )
+        with self.cursor.copy(
+            "COPY ledger_postings (transaction_id, account_id, amount_idr, created_at) FROM STDIN (FORMAT BINARY)"
+        ) as copy:
+            copy.set_types(["bigint", "integer", "bigint", "timestamptz"])
+            write = copy.write_row
+            for tx_id, account, amount in rows:
+                write((tx_id, account, amount, now))
 
     def balances(self, changes: Sequence[tuple[int, int]]) -> None:
-        ids = [account for account, _ in changes]
+        ids = int_array(account for account, _ in changes)
         # Row locks in account order first, so that two writers cannot deadlock.
         # NO KEY UPDATE (what an UPDATE of the balance takes anyway) does not
         # conflict with the KEY SHARE locks that inserting postings takes on
         # the accounts they reference, so writers that have both inserted
         # postings for the same platform account queue here instead of
         # deadlocking.
-        self.session.execute(
-            text(
-                "SELECT id FROM ledger_accounts WHERE id = ANY(CAST(:ids AS integer[])) ORDER BY id FOR NO KEY UPDATE"
-            ),
-            {"ids": ids},
+        self.cursor.execute(
+            "SELECT id FROM ledger_accounts WHERE id = ANY(%s::integer[]) ORDER BY id FOR NO KEY UPDATE", (ids,)
         )
-        self.session.execute(
-            text(
-                "UPDATE ledger_accounts AS a SET balance_idr = a.balance_idr + d.delta "
-                "FROM unnest(CAST(:ids AS integer[]), CAST(:deltas AS bigint[])) AS d(id, delta) WHERE a.id = d.id"
-            ),
-            {"ids": ids, "deltas": [delta for _, delta in changes]},
+        self.cursor.execute(
+            "UPDATE ledger_accounts AS a SET balance_idr = a.balance_idr + d.delta "
+            "FROM unnest(%s::integer[], %s::bigint[]) AS d(id, delta) WHERE a.id = d.id",
+            (ids, int_array(delta for _, delta in changes)),
         )
 
 
@@ -261,14 +331,13 @@ class _PortableWriter:
     def __init__(self, session: Session) -> None:
         self.session = session
 
-    def transactions(self, entries: Sequence[Entry], now: dt.datetime) -> dict[str, int]:
+    def transactions(self, headers: Sequence[_Header], now: dt.datetime) -> list[int | None]:
         recorded: dict[str, int] = {}
-        for start in range(0, len(entries), _ROWS_PER_STATEMENT):
+        for start in range(0, len(headers), _ROWS_PER_STATEMENT):
             rows = [
-                {"idempotency_key": e.idempotency_key, "kind": e.kind, "memo": e.memo,
-                 "purchase_id": e.purchase_id, "created_at": now}
-                for e in entries[start : start + _ROWS_PER_STATEMENT]
-            ]  # fmt: skip
+                {"idempotency_key": key, "kind": kind, "memo": memo, "purchase_id": purchase_id, "created_at": now}
+                for key, kind, memo, purchase_id in headers[start : start + _ROWS_PER_STATEMENT]
+            ]
             statement = (
                 dialect_insert(self.session)(LedgerTransaction)
                 .values(rows)
@@ -276,16 +345,15 @@ class _PortableWriter:
                 .returning(LedgerTransaction.idempotency_key, LedgerTransaction.id)
             )
             recorded.update({key: tx_id for key, tx_id in self.session.execute(statement)})
-        return recorded
+        return _first_of_each_key(headers, recorded)
 
-    def postings(self, transactions: Sequence[tuple[int, tuple[Leg, ...]]], now: dt.datetime) -> None:
-        rows = [
-            {"transaction_id": tx_id, "account_id": leg.account_id, "amount_idr": leg.amount_idr, "created_at": now}
-            for tx_id, legs in transactions
-            for leg in legs
+    def postings(self, rows: Sequence[tuple[int | None, int, int]], now: dt.datetime) -> None:
+        values = [
+            {"transaction_id": tx_id, "account_id": account, "amount_idr": amount, "created_at": now}
+            for tx_id, account, amount in rows
         ]
-        if rows:
-            self.session.connection().execute(insert(LedgerPosting), rows)
+        if values:
+            self.session.connection().execute(insert(LedgerPosting), values)
 
     def balances(self, changes: Sequence[tuple[int, int]]) -> None:
         statement = (
