@@ -47,7 +47,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         PERMANENT_SESSION_LIFETIME=timedelta(hours=8),
     )
 
-    from . import api, oauth, problems
+    from . import api, courses, oauth, problems
     from .db import db
     from .redis_ext import redis_ext
     from .web import health
@@ -59,6 +59,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(health.bp)
     oauth.init_app(app)
     api.init_app(app)
+    courses.init_app(app)
     app.register_blueprint(workspace_bp, url_prefix="/finance")
 
     from webhooks import receiver

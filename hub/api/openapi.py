@@ -225,6 +225,11 @@ def _document(base_url: str) -> dict[str, Any]:
     spec.components.schema("Problem", schema=ProblemSchema)
     for path, operations in _operations().items():
         spec.path(path=path, operations=operations)
+    # The public course search (hub.courses.api), GET beside the platforms' POST /courses.
+    from ..courses.api import openapi_operations as course_search_operations
+
+    for path, operations in course_search_operations().items():
+        spec.path(path=path, operations=operations)
     document: dict[str, Any] = spec.to_dict()
     return document
 
