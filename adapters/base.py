@@ -37,6 +37,9 @@ The methods, and what they return:
     A claim file as a :class:`SettlementFile`. Raises
     :class:`SettlementRefused` (with the line) when the file cannot be used
     whole: unparseable, an invalid line, or control totals that disagree.
+``settlement_table(data, name, accept)``
+    Flat formats only: the same file read in bulk when it is plain, as an
+    :class:`adapters.claim_table.ClaimTable` (the lines as text), else None.
 """
 
 from __future__ import annotations
@@ -46,10 +49,13 @@ import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from .errors import AdapterError, MalformedDelivery, MalformedPayload
 from .http import Auth, HttpClient
+
+if TYPE_CHECKING:
+    from .claim_table import Accept, ClaimTable
 
 WIB = dt.timezone(dt.timedelta(hours=7), "WIB")
 """A platform's time without an offset is Western Indonesia Time."""
@@ -178,6 +184,12 @@ class Adapter:
     # -- settlement -------------------------------------------------------
     def parse_settlement(self, data: bytes, name: str = "") -> SettlementFile:
         raise AdapterError(f"{self.name} has no settlement format")
+
+    def settlement_table(self, data: bytes, name: str = "", accept: Accept | None = None) -> ClaimTable | None:
+        """The claim file read in bulk (adapters.claim_table), or None: the
+        platform has no bulk reader, the file is not plain, or ``accept``
+        refused a block of it. The hub then reads it with ``parse_settlement``."""
+        return None
 
 
 # -- helpers shared by adapters -------------------------------------------

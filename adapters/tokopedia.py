@@ -26,6 +26,7 @@ from webhooks.signatures import (
 )
 
 from .base import (
+    WIB,
     Adapter,
     CataloguePage,
     Envelope,
@@ -38,6 +39,7 @@ from .base import (
     whole_rupiah,
     wib_time,
 )
+from .claim_table import Accept, ClaimLayout, ClaimTable, read_plain_claims
 from .errors import AdapterError, MalformedDelivery, MalformedPayload, SettlementRefused, SignatureInvalid
 from .fields import (
     choice,
@@ -67,6 +69,16 @@ EVENT_HEADER = "X-Tkpd-Event"
 SETTLEMENT_HEADER = ("invoice_number", "product_id", "prakerja_card_number", "voucher_code", "paid_at", "amount_idr")
 SETTLEMENT_TIME = "%Y-%m-%d %H:%M:%S"
 SETTLEMENT_TIME_SHAPE = "YYYY-MM-DD HH:MM:SS"
+SETTLEMENT_LAYOUT = ClaimLayout(
+    columns=SETTLEMENT_HEADER,
+    order_id=0,
+    course_external_id=1,
+    card_number=2,
+    voucher_code=3,
+    paid_at=4,
+    amount_idr=5,
+    zone=WIB,
+)
 
 
 class TokopediaAdapter(Adapter):
@@ -208,6 +220,10 @@ class TokopediaAdapter(Adapter):
             (line, self._settlement_line(row, line, label)) for line, row in csv_claims(data, SETTLEMENT_HEADER, label)
         ]
         return SettlementFile(lines=lines, period_end=None)
+
+    def settlement_table(self, data: bytes, name: str = "", accept: Accept | None = None) -> ClaimTable | None:
+        """``parse_settlement`` in bulk for a plain file (adapters.claim_table); None otherwise."""
+        return read_plain_claims(data, self.name, SETTLEMENT_LAYOUT, ",", accept)
 
     def _settlement_line(self, row: list[str], line: int, label: str) -> Record:
         raw = dict(zip(SETTLEMENT_HEADER, row, strict=True))

@@ -25,17 +25,25 @@ order id and verdict: a later run that finds the same break keeps its id,
 status and age. A run is one database transaction: its verdicts, totals and
 breaks appear together or not at all. Runs of one platform are serialised
 (an advisory lock on PostgreSQL, the write lock on SQLite), since each
-depends on what the runs before it claimed. The work is set-based: the
+depends on what the runs before it claimed. The work is set-based. On
+PostgreSQL the claims are copied into a temporary table and every verdict,
+break and total comes from SQL (hub.settlement_postgres). On SQLite the
 purchases and earlier claims of a file's order ids are read in one query
-each (in chunks on SQLite, which limits bound parameters).
+each (in chunks, as SQLite limits bound parameters) and the rules applied in
+Python; both give the same rows.
+
+A large file stays compact: a plain flat file is read in bulk by its adapter
+and kept as text (adapters.claim_table), others as columns
+(hub.settlement_lines); the phases of a run are logged with their durations
+(DEBUG records of this logger).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 import re
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -47,7 +55,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from adapters import AdapterError, SettlementFile, get_adapter
-from schemas import first_error, settlement_line_schema, utc_iso
+from adapters.claim_table import ClaimLayout
+from schemas import first_error, load_settlement_line, settlement_columns_valid, utc_iso
 
 from .db import dialect_insert, one_of
 from .models import (
@@ -59,6 +68,8 @@ from .models import (
     SettlementRun,
 )
 from .platforms import require_platform
+from .settlement_lines import Claim, ClaimLines, log_phase, phase
+from .settlement_postgres import write_run
 
 WIB = dt.timezone(dt.timedelta(hours=7), "WIB")
 PROGRESS_EVERY = 5000
@@ -191,7 +202,7 @@ def submit(
 class Prepared:
     """A claim file read and validated, ready to reconcile (no database needed)."""
 
-    claims: list[Claim]
+    claims: Sequence[Claim]
     period_end: dt.date
     period_source: str
 
@@ -200,13 +211,55 @@ def prepare(platform: str, data: bytes, file_name: str, period_given: dt.date | 
     """Parse a claim file with its platform's adapter, find its period's end and
     validate every line. Raises :class:`Refused` for a file refused whole: one
     its adapter cannot parse (or whose control totals disagree), one with no
-    period end, one with a line the SettlementLine schema refuses."""
+    period end, one with a line the SettlementLine schema refuses.
+
+    A plain flat file is read in bulk (the adapter's ``settlement_table``, its
+    columns checked with ``settlement_columns_valid``); any other, or one that
+    check is not sure of, line by line (``parse_settlement`` and the schema),
+    which also finds the refusal and its line."""
+    adapter = get_adapter(platform)
     try:
-        parsed = get_adapter(platform).parse_settlement(data, file_name)
+        started, checks = time.perf_counter(), _SchemaChecks(platform)
+        table = adapter.settlement_table(data, file_name, checks)
+        parsed = adapter.parse_settlement(data, file_name) if table is None else None
+        log_phase("parse", time.perf_counter() - started - checks.seconds)
+        log_phase("validate", checks.seconds)
+        period_end, source = period_end_of(
+            table.period_end if table is not None else parsed.period_end if parsed is not None else None,
+            period_given,
+            file_name,
+        )
+        if table is not None:
+            return Prepared(ClaimLines(table), period_end, source)
+        assert parsed is not None
+        with phase("validate"):
+            return Prepared(validate_claims(platform, parsed), period_end, source)
     except AdapterError as exc:
         raise Refused(exc.message, exc.line) from None
-    period_end, source = period_end_of(parsed.period_end, period_given, file_name)
-    return Prepared(validate_claims(platform, parsed), period_end, source)
+
+
+class _SchemaChecks:
+    """What a plain file's columns are checked against, block by block: the
+    SettlementLine schema in bulk (and how long that took)."""
+
+    def __init__(self, platform: str) -> None:
+        self.platform = platform
+        self.known_cards: set[str] = set()
+        self.seconds = 0.0
+
+    def __call__(self, layout: ClaimLayout, columns: list[list[str]]) -> bool:
+        started = time.perf_counter()
+        try:
+            return settlement_columns_valid(
+                self.platform,
+                columns[layout.order_id],
+                columns[layout.course_external_id],
+                columns[layout.card_number],
+                columns[layout.voucher_code],
+                self.known_cards,
+            )
+        finally:
+            self.seconds += time.perf_counter() - started
 
 
 def run_stored(
@@ -236,7 +289,7 @@ def run_stored(
     assert platform is not None
     if prepared is None:
         try:
-            prepared = prepare(platform.name, run.content or b"", run.file_name, run.period_given)
+            prepared = prepare(platform.name, stored_file(session, run.id), run.file_name, run.period_given)
         except Refused as exc:
             prepared = exc
     if isinstance(prepared, Refused):
@@ -257,6 +310,20 @@ def run_stored(
     )
 
 
+def stored_file(session: Session, run_id: int) -> bytes:
+    """The bytes of run ``run_id``'s file as uploaded (empty if none). PostgreSQL
+    sends them in binary, not as hex text twice their size."""
+    if session.get_bind().dialect.name == "postgresql":
+        cursor = session.connection().connection.driver_connection.cursor(binary=True)  # type: ignore[union-attr]
+        try:
+            cursor.execute("SELECT content FROM settlement_runs WHERE id = %s", (run_id,))
+            row = cursor.fetchone()
+        finally:
+            cursor.close()
+        return bytes(row[0]) if row is not None and row[0] is not None else b""
+    return session.scalar(select(SettlementRun.content).where(SettlementRun.id == run_id)) or b""
+
+
 def lock_platform(session: Session, platform_id: int) -> None:
     """Serialise the runs of one platform until the caller's transaction ends
     (PostgreSQL; SQLite's transactions hold its one write lock already)."""
@@ -275,19 +342,6 @@ def refuse(run: SettlementRun, reason: str, line: int | None, now: dt.datetime) 
 
 
 # -- reconciliation -----------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Claim:
-    """One validated claim line."""
-
-    line: int
-    order_id: str
-    course_external_id: str | None
-    card_number: str | None
-    paid_at: dt.datetime
-    amount_idr: int
-    raw: Any
 
 
 @dataclass(frozen=True)
@@ -352,6 +406,45 @@ def reconcile(
         session.flush()
         return run
 
+    if _set_based(session):
+        totals = write_run(
+            session,
+            platform_id=platform.id,
+            platform=platform.name,
+            run_id=run.id,
+            claims=ClaimLines.of(claims),
+            cutoff=period_cutoff(period_end),
+            now=now,
+            note=f"claimed in settlement run {run.id}",
+            actor=SYSTEM_ACTOR,
+            every=PROGRESS_EVERY,
+            progress=progress,
+        )
+        for name, value in totals.items():
+            setattr(run, name, value)
+    else:
+        _reconcile_here(session, platform, run, claims, period_end, now, progress)
+    run.status = "done"
+    run.finished_at = now
+    session.flush()
+    return run
+
+
+def _set_based(session: Session) -> bool:
+    """Whether the database reconciles a file set-based (PostgreSQL: hub.settlement_postgres)."""
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def _reconcile_here(
+    session: Session,
+    platform: Platform,
+    run: SettlementRun,
+    claims: Sequence[Claim],
+    period_end: dt.date,
+    now: dt.datetime,
+    progress: Progress | None,
+) -> None:
+    """The rules applied in Python to what a few set-based queries read (SQLite)."""
     order_ids = list(dict.fromkeys(claim.order_id for claim in claims))
     purchases = _purchases(session, platform.id, order_ids)
     seen = _claimed_before(session, platform.id, order_ids)
@@ -392,15 +485,10 @@ def reconcile(
         )
     _record_breaks(session, platform, run, rows, now)
     _close_claimed_breaks(session, platform.id, order_ids, run.id, now)
-    write = _insert_claims_postgres if session.get_bind().dialect.name == "postgresql" else _insert_claims
     for start in range(0, len(rows), PROGRESS_EVERY):
-        write(session, rows[start : start + PROGRESS_EVERY])
+        _insert_claims(session, rows[start : start + PROGRESS_EVERY])
         if progress is not None:
             progress(min(start + PROGRESS_EVERY, len(claims)), len(claims))
-    run.status = "done"
-    run.finished_at = now
-    session.flush()
-    return run
 
 
 def claim_verdict(amount_idr: int, purchase: _Purchase | None, claimed_before: bool) -> str:
@@ -420,27 +508,25 @@ def claim_verdict(amount_idr: int, purchase: _Purchase | None, claimed_before: b
     return "matched"
 
 
-def validate_claims(platform: str, parsed: SettlementFile) -> list[Claim]:
+def validate_claims(platform: str, parsed: SettlementFile) -> ClaimLines:
     """Every line of ``parsed`` through the SettlementLine schema, in file
     order; the first line refused raises :class:`Refused` naming it."""
-    claims = []
+    claims = ClaimLines()
     for line, record in parsed.lines:
         try:
-            loaded = settlement_line_schema.load(record)
+            loaded = load_settlement_line(record)
         except ValidationError as exc:
             raise Refused(first_error(exc), line) from None
         if loaded["platform"] != platform:
             raise Refused(f"platform: {loaded['platform']!r} is not this file's platform {platform!r}", line)
-        claims.append(
-            Claim(
-                line,
-                loaded["order_id"],
-                loaded["course_external_id"],
-                loaded["card_number"],
-                loaded["paid_at"],
-                loaded["amount_idr"],
-                loaded["raw"],
-            )
+        claims.add(
+            line,
+            loaded["order_id"],
+            loaded["course_external_id"],
+            loaded["card_number"],
+            loaded["paid_at"],
+            loaded["amount_idr"],
+            loaded["raw"],
         )
     return claims
 
@@ -534,38 +620,6 @@ def _insert_claims(session: Session, rows: list[dict[str, Any]]) -> None:
     session.connection().execute(insert(SettlementClaim), rows)
 
 
-def _insert_claims_postgres(session: Session, rows: list[dict[str, Any]]) -> None:
-    """PostgreSQL: a batch as arrays in one statement (``unnest``), as the ledger writes postings."""
-    session.execute(
-        text(
-            "INSERT INTO settlement_claims (run_id, platform_id, position, line, order_id, course_external_id, "
-            "card_number, paid_at, amount_idr, raw, verdict, purchase_id, break_id) "
-            "SELECT :run, :platform, c_position, c_line, c_order, c_course, c_card, c_paid, c_amount, "
-            "CAST(c_raw AS jsonb), c_verdict, c_purchase, c_break FROM unnest("
-            "CAST(:positions AS integer[]), CAST(:lines AS integer[]), CAST(:orders AS text[]), "
-            "CAST(:courses AS text[]), CAST(:cards AS text[]), CAST(:paid AS timestamptz[]), "
-            "CAST(:amounts AS bigint[]), CAST(:raws AS text[]), CAST(:verdicts AS text[]), "
-            "CAST(:purchases AS bigint[]), CAST(:breaks AS text[])) AS c(c_position, c_line, c_order, "
-            "c_course, c_card, c_paid, c_amount, c_raw, c_verdict, c_purchase, c_break)"
-        ),
-        {
-            "run": rows[0]["run_id"],
-            "platform": rows[0]["platform_id"],
-            "positions": [row["position"] for row in rows],
-            "lines": [row["line"] for row in rows],
-            "orders": [row["order_id"] for row in rows],
-            "courses": [row["course_external_id"] for row in rows],
-            "cards": [row["card_number"] for row in rows],
-            "paid": [row["paid_at"] for row in rows],
-            "amounts": [row["amount_idr"] for row in rows],
-            "raws": [None if row["raw"] is None else json.dumps(row["raw"]) for row in rows],
-            "verdicts": [row["verdict"] for row in rows],
-            "purchases": [row["purchase_id"] for row in rows],
-            "breaks": [row["break_id"] for row in rows],
-        },
-    )
-
-
 def _record_breaks(
     session: Session, platform: Platform, run: SettlementRun, rows: list[dict[str, Any]], now: dt.datetime
 ) -> None:
@@ -576,31 +630,6 @@ def _record_breaks(
         if row["break_id"] is not None:
             breaks[row["break_id"]] = (row["order_id"], row["verdict"], row["amount_idr"])
     if not breaks:
-        return
-    if session.get_bind().dialect.name == "postgresql":
-        ids = list(breaks)
-        for start in range(0, len(ids), PROGRESS_EVERY):
-            chunk = ids[start : start + PROGRESS_EVERY]
-            session.execute(
-                text(
-                    "INSERT INTO settlement_breaks (id, platform_id, order_id, verdict, amount_idr, status, "
-                    "first_seen_at, last_seen_at, first_run_id, last_run_id) "
-                    "SELECT b_id, :platform, b_order, b_verdict, b_amount, 'open', :now, :now, :run, :run "
-                    "FROM unnest(CAST(:ids AS text[]), CAST(:orders AS text[]), CAST(:verdicts AS text[]), "
-                    "CAST(:amounts AS bigint[])) AS b(b_id, b_order, b_verdict, b_amount) "
-                    "ON CONFLICT (id) DO UPDATE SET amount_idr = EXCLUDED.amount_idr, "
-                    "last_seen_at = EXCLUDED.last_seen_at, last_run_id = EXCLUDED.last_run_id"
-                ),
-                {
-                    "platform": platform.id,
-                    "now": now,
-                    "run": run.id,
-                    "ids": chunk,
-                    "orders": [breaks[id_][0] for id_ in chunk],
-                    "verdicts": [breaks[id_][1] for id_ in chunk],
-                    "amounts": [breaks[id_][2] for id_ in chunk],
-                },
-            )
         return
     statement = dialect_insert(session)(SettlementBreak)
     statement = statement.on_conflict_do_update(

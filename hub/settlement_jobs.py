@@ -23,7 +23,7 @@ from .clock import hub_now
 from .db import db
 from .models import Platform, SettlementRun
 from .queues import get_queue, job_waiting
-from .settlement import Prepared, Progress, Refused, prepare, run_stored, run_summary
+from .settlement import Prepared, Progress, Refused, prepare, run_stored, run_summary, stored_file
 
 log = logging.getLogger(__name__)
 
@@ -43,16 +43,17 @@ def run_here(app: Flask, run_id: int, progress: Progress | None = None) -> dict[
     prepared: Prepared | Refused | None = None
     with db.sessions() as session:
         stored = session.execute(
-            select(SettlementRun.status, SettlementRun.content, SettlementRun.file_name, SettlementRun.period_given,
-                   Platform.name)
+            select(SettlementRun.status, SettlementRun.file_name, SettlementRun.period_given, Platform.name)
             .join(Platform, Platform.id == SettlementRun.platform_id)
             .where(SettlementRun.id == run_id)
-        ).one_or_none()  # fmt: skip
-    if stored is not None and stored.status == "running":
+        ).one_or_none()
+        content = stored_file(session, run_id) if stored is not None and stored.status == "running" else None
+    if stored is not None and content is not None:
         try:
-            prepared = prepare(stored.name, stored.content or b"", stored.file_name, stored.period_given)
+            prepared = prepare(stored.name, content, stored.file_name, stored.period_given)
         except Refused as exc:
             prepared = exc
+        del content  # the prepared claims hold what the reconciliation needs
     with db.transaction() as session:
         run = run_stored(session, run_id, now=hub_now(app), progress=progress, prepared=prepared)
         summary = run_summary(session, run)

@@ -16,6 +16,7 @@ from .records import (
     load_course,
     settlement_line_schema,
 )
+from .settlement_lines import load_settlement_line, settlement_columns_valid
 
 __all__ = [
     "EVENT_KINDS",
@@ -34,7 +35,9 @@ __all__ = [
     "event_schema",
     "first_error",
     "load_course",
+    "load_settlement_line",
     "luhn_valid",
+    "settlement_columns_valid",
     "settlement_line_schema",
     "utc_iso",
 ]
