@@ -45,6 +45,10 @@ class CardNumber(fields.String):
         return str(value)
 
 
+MAX_RUPIAH = 2**63 - 1
+"""The largest amount the hub keeps (a 64-bit integer column)."""
+
+
 class Rupiah(fields.Integer):
     """A whole number of rupiah. Floats, decimal strings and booleans are refused:
     adapters convert each platform's representation before validation."""
@@ -58,6 +62,8 @@ class Rupiah(fields.Integer):
             raise ValidationError("must be a whole number of rupiah (an integer)")
         if value < 0 and not self.allow_negative:
             raise ValidationError("must not be negative")
+        if abs(value) > MAX_RUPIAH:
+            raise ValidationError(f"must be at most {MAX_RUPIAH} rupiah")
         return value
 
 

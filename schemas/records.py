@@ -18,7 +18,10 @@ from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, missing, validate, validates_schema
 
-from .fields import CardNumber, Rupiah, UtcDateTime
+from .fields import MAX_RUPIAH, CardNumber, Rupiah, UtcDateTime
+
+MAX_COUNT = 2**31 - 1
+"""The largest count the hub keeps (a 32-bit integer column), such as a course's ratings."""
 
 PLATFORMS = (
     "tokopedia",
@@ -70,7 +73,7 @@ class CourseSchema(_Strict):
     duration_minutes = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=100_000))
     mode = fields.String(required=True, validate=validate.OneOf(MODES))
     rating = fields.Float(required=True, allow_none=True, allow_nan=False, validate=validate.Range(min=0, max=5))
-    rating_count = fields.Integer(required=True, strict=True, validate=validate.Range(min=0))
+    rating_count = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=MAX_COUNT))
     active = fields.Boolean(required=True, truthy={True}, falsy={False})
     url = fields.String(required=True, allow_none=True, validate=validate.Length(max=2000))
     updated_at = UtcDateTime(required=True)
@@ -168,13 +171,13 @@ def _plainly_valid_course(r: Any) -> dict[str, Any] | None:
         and type(category) is str
         and 1 <= len(category) <= 200
         and type(price_idr) is int  # Rupiah: an int, never a bool, not negative
-        and price_idr >= 0
+        and 0 <= price_idr <= MAX_RUPIAH
         and type(duration_minutes) is int
         and 0 <= duration_minutes <= 100_000
         and type(mode) is str
         and mode in MODES
         and type(rating_count) is int
-        and rating_count >= 0
+        and 0 <= rating_count <= MAX_COUNT
         and (active is True or active is False)
         and (url is None or (type(url) is str and len(url) <= 2000))
         and raw is not None

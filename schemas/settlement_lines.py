@@ -19,7 +19,7 @@ from typing import Any
 
 from marshmallow import missing
 
-from .fields import card_number_error
+from .fields import MAX_RUPIAH, card_number_error
 from .records import _PLATFORM_NAME, SettlementLineSchema, settlement_line_schema
 
 _LINE_KEYS = frozenset(SettlementLineSchema._declared_fields)
@@ -63,7 +63,7 @@ def _plainly_valid_line(r: Any) -> dict[str, Any] | None:
         and (card is None or (type(card) is str and card_number_error(card) is None))
         and (voucher is None or (type(voucher) is str and len(voucher) <= _MAX_ID))
         and type(amount) is int  # Rupiah: an int, never a bool, not negative
-        and amount >= 0
+        and 0 <= amount <= MAX_RUPIAH
         and raw is not None
         and raw is not missing  # the schema reads marshmallow's `missing` as an absent key
     ):

@@ -167,7 +167,7 @@ def test_load_course_knows_every_rule_of_the_course_schema() -> None:
         "duration_minutes": ("Integer", False, [("Range", 0, 100_000, True, True)]),
         "mode": ("String", False, [("OneOf", ("self_paced", "live_online", "offline"))]),
         "rating": ("Float", True, [("Range", 0, 5, True, True)]),
-        "rating_count": ("Integer", False, [("Range", 0, None, True, True)]),
+        "rating_count": ("Integer", False, [("Range", 0, 2**31 - 1, True, True)]),
         "active": ("Boolean", False, []),
         "url": ("String", True, [("Length", None, 2000, None)]),
         "updated_at": ("UtcDateTime", False, []),
@@ -393,3 +393,25 @@ def test_a_time_with_no_utc_equivalent_is_a_clear_error_not_a_crash() -> None:
 
     with pytest.raises(ValidationError, match="out of range"):
         UtcDateTime().deserialize("0001-01-01T00:00:00+07:00")
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "message"),
+    [
+        ({"price_idr": 2**63}, "price_idr", "must be at most 9223372036854775807 rupiah"),
+        ({"rating_count": 83_189_380_838}, "rating_count", "Must be greater than or equal to 0 and less than"),
+    ],
+)
+def test_a_number_too_large_for_the_hub_to_keep_is_refused_by_name(
+    changes: dict[str, Any], field: str, message: str
+) -> None:
+    """A partner's absurd price or count is a validation error naming the field,
+    not a database overflow after the record was accepted."""
+    from marshmallow import ValidationError
+
+    from schemas import load_course
+
+    with pytest.raises(ValidationError) as refused:
+        load_course(course(**changes))
+    assert list(refused.value.messages) == [field]
+    assert str(refused.value.messages[field][0]).startswith(message)
