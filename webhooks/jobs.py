@@ -110,16 +110,6 @@ def enqueue_many(app: Flask, delivery_ids: Sequence[int]) -> None:
         pipe.execute()
 
 
-def enqueue(app: Flask, delivery_id: int) -> bool:
-    """Queue the delivery's processing now; False when Redis is unreachable (the sweeper will)."""
-    try:
-        enqueue_many(app, [delivery_id])
-    except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
-        log.warning("delivery %s stored but not queued (%s); the sweeper will queue it", delivery_id, exc)
-        return False
-    return True
-
-
 def enqueuer(app: Flask) -> DeliveryEnqueuer:
     """The process's queue of stored deliveries whose jobs are queued from a thread (webhooks.enqueuer)."""
     found: DeliveryEnqueuer | None = app.extensions.get("hub_delivery_enqueuer")
