@@ -28,6 +28,7 @@ from hub.db import db
 from hub.models import Course, LedgerAccount, Participant, Platform
 from hub.oauth.outbox import messages
 from tests import samples
+from tests.browser_support import navigate
 from tests.conftest import HubCli
 from tests.course_search_support import GROUPED_INSTITUTION, GROUPED_TITLE, load_catalogues
 
@@ -100,17 +101,6 @@ def served(hub_env: dict[str, str], hub_cli: HubCli) -> Iterator[tuple[str, Flas
     server.shutdown()
     thread.join(timeout=10)
     app.extensions["hub_db"].engine.dispose()
-
-
-def navigate(browser: Any, action: Any, *args: Any) -> None:
-    """Do ``action`` (a click, keys) and wait for the page it loads."""
-    from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions
-    from selenium.webdriver.support.ui import WebDriverWait
-
-    old = browser.find_element(By.TAG_NAME, "html")
-    action(*args)
-    WebDriverWait(browser, 15).until(expected_conditions.staleness_of(old))
 
 
 def _grouped_prices(app: Flask) -> list[tuple[str, str]]:

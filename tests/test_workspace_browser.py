@@ -30,6 +30,7 @@ from hub.models import SettlementBreak, SettlementRun
 from hub.settlement import run_results
 from hub.staff import create_staff
 from tests import samples
+from tests.browser_support import navigate
 from tests.conftest import HubCli
 from tests.workspace_support import NOW, PASSWORD
 
@@ -142,15 +143,15 @@ def test_log_in_upload_see_verdicts_resolve_a_break_and_download_the_csv(
     assert browser.current_url.startswith(f"{base}/finance/login")
     browser.find_element(By.NAME, "username").send_keys("fina")
     browser.find_element(By.NAME, "password").send_keys(PASSWORD)
-    browser.find_element(By.CSS_SELECTOR, "form.card button[type=submit]").click()
+    navigate(browser, browser.find_element(By.CSS_SELECTOR, "form.card button[type=submit]").click)
     assert browser.find_element(By.TAG_NAME, "h1").text == "Rekonsiliasi per platform dan periode"
     assert [cookie["name"] for cookie in browser.get_cookies()] == ["__Host-hub-session"]
 
     # Upload the platform's claim file.
-    browser.find_element(By.LINK_TEXT, "Unggah berkas klaim").click()
+    navigate(browser, browser.find_element(By.LINK_TEXT, "Unggah berkas klaim").click)
     Select(browser.find_element(By.NAME, "platform")).select_by_value("tokopedia")
     browser.find_element(By.NAME, "file").send_keys(str(claim_file))
-    browser.find_element(By.CSS_SELECTOR, "form.card button[type=submit]").click()
+    navigate(browser, browser.find_element(By.CSS_SELECTOR, "form.card button[type=submit]").click)
 
     # Its run: totals and verdicts.
     heading = browser.find_element(By.TAG_NAME, "h1").text
@@ -171,10 +172,11 @@ def test_log_in_upload_see_verdicts_resolve_a_break_and_download_the_csv(
 
     # Resolve a break, with a note.
     with_break = next(row for row in expected if row["break_id"])
-    browser.find_element(By.CSS_SELECTOR, f"a[href='/finance/breaks/{with_break['break_id']}']").click()
+    break_link = browser.find_element(By.CSS_SELECTOR, f"a[href='/finance/breaks/{with_break['break_id']}']")
+    navigate(browser, break_link.click)
     browser.find_element(By.CSS_SELECTOR, "input[name=status][value=resolved]").click()
     browser.find_element(By.NAME, "note").send_keys("dibayar manual, bukti transfer 0042")
-    browser.find_element(By.CSS_SELECTOR, "form.card button[type=submit]").click()
+    navigate(browser, browser.find_element(By.CSS_SELECTOR, "form.card button[type=submit]").click)
     assert "Selisih disimpan sebagai: diselesaikan." in browser.find_element(By.TAG_NAME, "main").text
     with app.app_context(), db.sessions() as session:
         changed = session.scalar(select(SettlementBreak).where(SettlementBreak.id == with_break["break_id"]))
