@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -21,6 +20,8 @@ from sqlalchemy import Engine, any_, bindparam, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session, sessionmaker
+
+from .sqlite_writer_lock import writer_lock
 
 
 def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
@@ -37,13 +38,6 @@ def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
 log = logging.getLogger(__name__)
 
 WRITER_WAIT_S = 30
-_WRITERS: dict[str, threading.RLock] = {}
-_WRITERS_LOCK = threading.Lock()
-
-
-def _process_writer_lock(database: str) -> threading.RLock:
-    with _WRITERS_LOCK:
-        return _WRITERS.setdefault(database, threading.RLock())
 
 
 def _sqlite_begin(conn: Any) -> None:
@@ -51,18 +45,16 @@ def _sqlite_begin(conn: Any) -> None:
     concurrent writers queue on the busy timeout instead of failing on a lock
     upgrade; read-only sessions begin deferred and never block writers.
 
-    Writers of one process first queue on a lock of the process: SQLite's own
-    wait for its write lock sleeps 1, 2, 5, 10, ... 100 ms between tries, so
-    threads of one server process (gunicorn's) fighting for it would sleep far
-    longer than the lock is held; a thread waiting on the process's lock
-    starts as soon as the one before it ends."""
+    Writers first queue on the writer lock of hub.sqlite_writer_lock, threads
+    of a process and processes alike, which lets the next one in as soon as
+    the one before it ends (SQLite's own wait sleeps up to 100 ms between tries)."""
     mode = conn.get_execution_options().get("sqlite_begin", "IMMEDIATE")
     if mode != "IMMEDIATE":
         conn.exec_driver_sql(f"BEGIN {mode}")
         return
-    lock = _process_writer_lock(conn.engine.url.database or "")
+    lock = writer_lock(conn.engine.url.database or "")
     if not lock.acquire(timeout=WRITER_WAIT_S):  # a lock never released: fall back on SQLite's own wait
-        log.warning("waited %s s for this process's SQLite writer lock; going on without it", WRITER_WAIT_S)
+        log.warning("waited %s s for the SQLite writer lock; going on without it", WRITER_WAIT_S)
         conn.exec_driver_sql("BEGIN IMMEDIATE")
         return
     try:
@@ -127,7 +119,8 @@ class _State:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.writer = sessionmaker(engine, expire_on_commit=False)
-        self.reader = sessionmaker(engine.execution_options(sqlite_begin="DEFERRED"), expire_on_commit=False)
+        self.read_engine = engine.execution_options(sqlite_begin="DEFERRED")
+        self.reader = sessionmaker(self.read_engine, expire_on_commit=False)
 
 
 class Database:
@@ -180,3 +173,10 @@ class Database:
 
 
 db = Database()
+
+
+def read_engine() -> Engine:
+    """The app's engine for connections that only read (on SQLite they begin
+    deferred and never take the write lock)."""
+    engine: Engine = current_app.extensions["hub_db"].read_engine
+    return engine
