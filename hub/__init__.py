@@ -51,8 +51,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from .db import db
     from .redis_ext import redis_ext
     from .web import health
+    from .web.sessions import HubSessionInterface
     from .workspace import bp as workspace_bp
 
+    app.session_interface = HubSessionInterface()
     db.init_app(app)
     redis_ext.init_app(app)
     problems.init_app(app)

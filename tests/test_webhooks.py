@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import random
+from pathlib import Path
 
 import pytest
 from flask import Flask
@@ -167,6 +168,36 @@ def test_a_stale_delivery_is_refused_against_the_hubs_clock(loaded: HubCli, app:
     assert response.status_code == 400 and response.get_json()["type"].endswith("stale-timestamp")
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(WebhookDelivery)) == 0  # registers nothing
+
+
+def test_a_reload_of_the_credentials_applies_within_the_connection_ttl(
+    loaded: HubCli, app: Flask, client: FlaskClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A serving process keeps a platform's connection for CONNECTION_TTL_S; after
+    that it reads the reloaded one: the new webhook secret is taken, the old refused."""
+    from adapters import get_adapter
+    from webhooks import receiver
+
+    credentials = json.loads((samples.PLATFORMS_DIR / "credentials.json").read_text())
+    old = credentials["tokopedia"]
+    new = {**old, "webhook_secret": "rotated-" + old["webhook_secret"]}
+    now = dt.datetime.now(dt.UTC)
+    app.config["HUB_CLOCK"] = lambda: now
+
+    def send(settings: dict[str, str], n: int) -> int:
+        body = json.dumps({"event": "order.paid", "occurred_at": int(now.timestamp() * 1000),
+                           "data": {"order_id": f"TTL-{n}", "product_id": 1, "amount": 1,
+                                    "buyer": {"prakerja_card": "5182981696375302"}}}).encode()  # fmt: skip
+        signed = get_adapter("tokopedia", settings).sign_webhook(body, now, delivery_id=f"ttl-{n}")
+        return client.post("/webhooks/tokopedia", data=signed.body, headers=dict(signed.headers)).status_code
+
+    assert send(old, 1) == 202  # the process has read the connection now
+    (tmp_path / "rotated.json").write_text(json.dumps({**credentials, "tokopedia": new}))
+    loaded("platforms", "load", tmp_path / "rotated.json")
+    assert send(old, 2) == 202  # within the TTL: still the connection read before
+    monkeypatch.setattr(receiver, "CONNECTION_TTL_S", 0.0)
+    assert send(old, 3) == 401
+    assert send(new, 4) == 202
 
 
 def test_deliveries_stored_while_redis_was_down_are_processed_once_it_is_back(

@@ -36,24 +36,26 @@ class Received:
 
 
 _COLUMNS = ("platform_id", "dedupe_key", "headers", "body", "verified_body", "body_sha256", "received_at")
-_INSERTS: dict[str, Any] = {}
+_INSERTS: dict[tuple[str, bool], Any] = {}
 
 
-def _insert(dialect: str) -> Any:
+def _insert(dialect: str, *, returning_key: bool = True) -> Any:
     """The inbox's insert for a dialect, built once: a new delivery, or nothing when
-    (platform, dedupe key) is stored already; it returns the new row's id."""
-    statement = _INSERTS.get(dialect)
+    (platform, dedupe key) is stored already; it returns the new row's id, and
+    with ``returning_key`` its platform and key (to match the rows of a batch)."""
+    statement = _INSERTS.get((dialect, returning_key))
     if statement is None:
         table = cast(Table, WebhookDelivery.__table__)
         insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        returned = (table.c.id, table.c.platform_id, table.c.dedupe_key) if returning_key else (table.c.id,)
         statement = (
             insert(table)
             .values({name: bindparam(name, type_=table.c[name].type) for name in _COLUMNS})
             .values(status="pending", attempts=0)
             .on_conflict_do_nothing(index_elements=["platform_id", "dedupe_key"])
-            .returning(table.c.id)
+            .returning(*returned)
         )
-        _INSERTS[dialect] = statement
+        _INSERTS[(dialect, returning_key)] = statement
     return statement
 
 
@@ -75,24 +77,41 @@ def check(adapter: Adapter, request: WebhookRequest, now: dt.datetime) -> Checke
     return Checked(verified, envelope.delivery_id or f"sha256:{digest}", digest)
 
 
+def inbox_row(platform_id: int, request: WebhookRequest, checked: Checked, now: dt.datetime) -> dict[str, Any]:
+    """The inbox's columns for a checked delivery."""
+    headers = {k: v for k, v in request.headers.items() if k.lower() not in DROPPED_HEADERS}
+    return {
+        "platform_id": platform_id,
+        "dedupe_key": checked.key[:300],
+        "headers": headers,
+        "body": request.body,
+        "verified_body": None if checked.verified == request.body else checked.verified,
+        "body_sha256": checked.digest,
+        "received_at": now,
+    }
+
+
+def store_rows(db: Session | Connection, rows: list[dict[str, Any]]) -> list[int | None]:
+    """Insert inbox rows (``inbox_row``) in one statement, skipping those whose
+    (platform, key) is stored already or repeats an earlier row of the list;
+    the new id of each row, or None for one skipped (the caller commits)."""
+    if not rows:
+        return []
+    dialect = db.dialect.name if isinstance(db, Connection) else db.get_bind().dialect.name
+    if len(rows) == 1:
+        return [db.execute(_insert(dialect, returning_key=False), rows[0]).scalar_one_or_none()]
+    new = {(platform_id, key): delivery_id for delivery_id, platform_id, key in db.execute(_insert(dialect), rows)}
+    ids: list[int | None] = []
+    for row in rows:
+        ids.append(new.pop((row["platform_id"], row["dedupe_key"]), None))  # a repeat finds it taken
+    return ids
+
+
 def store(
     db: Session | Connection, platform_id: int, request: WebhookRequest, checked: Checked, now: dt.datetime
 ) -> Received:
     """Insert a checked delivery unless (platform, key) is stored already (the caller commits)."""
-    dialect = db.dialect.name if isinstance(db, Connection) else db.get_bind().dialect.name
-    headers = {k: v for k, v in request.headers.items() if k.lower() not in DROPPED_HEADERS}
-    stored = db.execute(
-        _insert(dialect),
-        {
-            "platform_id": platform_id,
-            "dedupe_key": checked.key[:300],
-            "headers": headers,
-            "body": request.body,
-            "verified_body": None if checked.verified == request.body else checked.verified,
-            "body_sha256": checked.digest,
-            "received_at": now,
-        },
-    ).scalar_one_or_none()
+    [stored] = store_rows(db, [inbox_row(platform_id, request, checked, now)])
     return Received("accepted" if stored is not None else "duplicate", stored, checked.key)
 
 

@@ -15,22 +15,24 @@ as long as the stored connection is unchanged.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, jsonify, request
-from sqlalchemy import Connection, bindparam, select
+from sqlalchemy import bindparam, select
 
 from adapters import Adapter, AdapterError, MalformedDelivery, SignatureInvalid, TimestampStale, WebhookRequest
 from adapters.registry import check_known, get_adapter
 from hub.clock import hub_now
 from hub.crypto import SecretBox
-from hub.db import db
+from hub.db import db, read_engine
 from hub.models import Platform
 from hub.platforms import PlatformNotLoaded, connection_settings
 from hub.problems import Problem
 
-from .inbox import check, store
+from .inbox import check
+from .inbox_writer import InboxUnavailable, InboxWriter
 from .jobs import enqueuer
 
 bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
@@ -46,14 +48,21 @@ def refusal(error: AdapterError) -> Problem:
     return Problem(400, "Unusable Delivery", str(error), kind="unusable-delivery")
 
 
+CONNECTION_TTL_S = 1.0
+"""How long a process keeps a platform's stored connection before reading it
+again: a reload of the credentials (``hub platforms load``) applies to every
+serving process within this time."""
+
+
 @dataclass(frozen=True)
 class _Connection:
-    """A platform's stored connection as read, and the adapter built over it."""
+    """A platform's stored connection as read, the adapter built over it, and when it was read."""
 
     platform_id: int
     settings: Any
     secrets_sealed: str | None
     adapter: Adapter
+    read_at: float
 
     def same(self, platform_id: int, settings: Any, secrets_sealed: str | None) -> bool:
         return (self.platform_id, self.secrets_sealed, self.settings) == (platform_id, secrets_sealed, settings)
@@ -62,28 +71,43 @@ class _Connection:
 _CONNECTION = select(Platform.id, Platform.settings, Platform.secrets_sealed).where(Platform.name == bindparam("name"))
 
 
-def webhook_adapter(app: Flask, conn: Connection, name: str) -> tuple[int, Adapter]:
-    """The platform's id and its adapter over the connection stored now.
+def webhook_adapter(app: Flask, name: str) -> tuple[int, Adapter]:
+    """The platform's id and its adapter over its stored connection, as read at
+    most ``CONNECTION_TTL_S`` ago by this process.
 
-    Raises UnknownPlatform or PlatformNotLoaded. The row is read on every call;
-    decrypting its secrets and building the adapter happen only when the row
-    differs from the one this process last saw (adapters keep no state between
-    calls, so one serves every thread)."""
+    Raises UnknownPlatform or PlatformNotLoaded (a platform not loaded is read
+    again on every request). Decrypting its secrets and building the adapter
+    happen only when the row read differs from the one this process last saw
+    (adapters keep no state between calls, so one serves every thread)."""
     check_known(name)
-    row = conn.execute(_CONNECTION, {"name": name}).one_or_none()
+    cache: dict[str, _Connection] = app.extensions.setdefault("hub_webhook_connections", {})
+    known = cache.get(name)
+    now = time.monotonic()
+    if known is not None and now - known.read_at < CONNECTION_TTL_S:
+        return known.platform_id, known.adapter
+    with read_engine().connect() as conn:
+        row = conn.execute(_CONNECTION, {"name": name}).one_or_none()
     if row is None:
         raise PlatformNotLoaded(f"platform {name!r} is not loaded: run `hub platforms load FILE` first")
     platform_id, settings, sealed = row
-    cache: dict[str, _Connection] = app.extensions.setdefault("hub_webhook_connections", {})
-    known = cache.get(name)
-    if known is None or not known.same(platform_id, settings, sealed):
+    if known is not None and known.same(platform_id, settings, sealed):
+        adapter = known.adapter
+    else:
         box: SecretBox | None = app.extensions.get("hub_secret_box")
         if box is None:
             box = app.extensions["hub_secret_box"] = SecretBox(app.config["HUB"].secret_key)
         stored = Platform(id=platform_id, name=name, settings=settings, secrets_sealed=sealed)
-        known = _Connection(platform_id, settings, sealed, get_adapter(name, connection_settings(stored, box)))
-        cache[name] = known
-    return known.platform_id, known.adapter
+        adapter = get_adapter(name, connection_settings(stored, box))
+    cache[name] = _Connection(platform_id, settings, sealed, adapter, now)
+    return platform_id, adapter
+
+
+def inbox_writer(app: Flask) -> InboxWriter:
+    """The process's inbox writer (webhooks.inbox_writer), made on first use."""
+    writer: InboxWriter | None = app.extensions.get("hub_inbox_writer")
+    if writer is None:
+        writer = app.extensions.setdefault("hub_inbox_writer", InboxWriter(db.engine))
+    return writer
 
 
 @bp.post("/<platform_name>")
@@ -92,19 +116,24 @@ def receive_webhook(platform_name: str) -> tuple[Response, int]:
     delivery = WebhookRequest(headers=dict(request.headers), body=body, content_type=request.content_type or "")
     app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
     now = hub_now(app)
-    # One transaction reads the platform, verifies, parses and stores, and so decides the answer.
-    with db.engine.begin() as conn:
-        try:
-            platform_id, adapter = webhook_adapter(app, conn, platform_name)
-        except AdapterError as exc:  # UnknownPlatform, PlatformNotLoaded
-            raise Problem(404, "Unknown Platform", str(exc), kind="unknown-platform") from exc
-        if adapter.polled:
-            raise Problem(404, "Unknown Platform", f"{platform_name} sends no webhooks", kind="unknown-platform")
-        try:
-            checked = check(adapter, delivery, now)
-        except AdapterError as exc:
-            raise refusal(exc) from exc
-        received = store(conn, platform_id, delivery, checked, now)
+    # The platform's stored connection (read at most a second ago), then the
+    # delivery is stored in a transaction shared with concurrent requests.
+    try:
+        platform_id, adapter = webhook_adapter(app, platform_name)
+    except AdapterError as exc:  # UnknownPlatform, PlatformNotLoaded
+        raise Problem(404, "Unknown Platform", str(exc), kind="unknown-platform") from exc
+    if adapter.polled:
+        raise Problem(404, "Unknown Platform", f"{platform_name} sends no webhooks", kind="unknown-platform")
+    try:
+        checked = check(adapter, delivery, now)
+    except AdapterError as exc:
+        raise refusal(exc) from exc
+    try:
+        received = inbox_writer(app).store(platform_id, delivery, checked, now)
+    except InboxUnavailable as exc:
+        unavailable = Problem(503, "Inbox Unavailable", f"the delivery was not stored ({exc}); send it again")
+        unavailable.headers["Retry-After"] = "5"
+        raise unavailable from exc
     if received.verdict == "duplicate":
         return jsonify(status="duplicate", delivery=received.dedupe_key), 200
     assert received.delivery_id is not None
