@@ -2,7 +2,6 @@
 
     .venv/bin/python bench/funding.py [--purchases N] [--participants P] [--jobs J]
                                       [--per-job-sample K] [--batch-size B] [--database URL]
-                                      [--pending-index]
 
 It builds a world in a database of its own (``hub_bench`` on the local
 PostgreSQL server, dropped and created afresh; ``--database`` for another):
@@ -149,21 +148,6 @@ def build_world(url: str, purchases: int, participants: int, tag: str, first_car
         )
         conn.execute(text("UPDATE purchases SET refunded = true WHERE id IN (SELECT purchase_id FROM cancellations)"))
         conn.execute(text("ANALYZE"))
-    engine.dispose()
-
-
-def use_pending_index(url: str) -> None:
-    """The schema change the funding job would gain from (not a migration of
-    the hub: the bench's database only): pending purchases indexed by time in
-    a partial index, instead of every purchase by (funding, occurred_at). A
-    decided purchase then leaves that index rather than taking a new entry in it."""
-    engine = create_engine(url)
-    with engine.begin() as conn:
-        conn.execute(text("DROP INDEX ix_purchases_funding_occurred"))
-        conn.execute(
-            text("CREATE INDEX ix_purchases_pending_occurred ON purchases (occurred_at) WHERE funding = 'pending'")
-        )
-        conn.execute(text("ANALYZE purchases"))
     engine.dispose()
 
 
@@ -410,12 +394,6 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--jobs", type=int, default=2, help="funding jobs run at once, as that many RQ workers would (default: 2 cores)"
     )
     parser.add_argument("--database", default=DEFAULT_URL, help="a PostgreSQL URL; the database is recreated")
-    parser.add_argument(
-        "--pending-index",
-        action="store_true",
-        help="replace ix_purchases_funding_occurred by the proposed partial index on pending purchases "
-        "(in the bench's database only; the output says so)",
-    )
     parser.add_argument("--batched-only", action="store_true", help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
@@ -444,8 +422,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     build_catalogue(args.database)
     # "b-": the batched run's world; "j-": its copy for the per-job run (other participants).
     build_world(args.database, args.purchases, args.participants, "b", first_card=1_000_000_000)
-    if args.pending_index:
-        use_pending_index(args.database)
     built_s = time.perf_counter() - started
 
     command = [sys.executable, str(Path(__file__).resolve()), "--batched-only", "--batch-size", str(args.batch_size)]
@@ -497,7 +473,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         "platforms": len(PLATFORMS),
         "batch_size": args.batch_size,
         "build_seconds": round(built_s, 1),
-        "schema": "with the proposed pending-purchases index" if args.pending_index else "as migrated",
         "cpus": os.cpu_count(),
         "batched": {
             "seconds": round(batched_result["seconds"], 2),
