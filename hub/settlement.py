@@ -674,10 +674,18 @@ def _close_claimed_breaks(
 # -- reading a run ------------------------------------------------------------------
 
 
-def run_results(session: Session, run_id: int) -> Iterator[dict[str, Any]]:
-    """A run's verdicts in order: each claim in file order, then each
-    ``not_claimed`` purchase (``line`` null, its own amount)."""
-    rows = session.execute(
+VERDICT_COLUMNS = ("line", "order_id", "verdict", "amount_idr", "purchase_amount_idr", "break_id")
+"""A run's verdict as ``run_verdict_rows`` gives it (and as the exports' columns name it)."""
+
+
+def run_verdict_rows(
+    session: Session, run_id: int, verdict: str | None = None, *, yield_per: int | None = None
+) -> Iterator[tuple[Any, ...]]:
+    """A run's verdicts as rows of :data:`VERDICT_COLUMNS`, in order: each claim
+    in file order, then each ``not_claimed`` purchase (``line`` null, its own
+    amount); only those of ``verdict`` when given. With ``yield_per`` they are
+    read that many at a time from a server-side cursor, whatever the run's size."""
+    statement = (
         select(
             SettlementClaim.line,
             SettlementClaim.order_id,
@@ -690,15 +698,19 @@ def run_results(session: Session, run_id: int) -> Iterator[dict[str, Any]]:
         .where(SettlementClaim.run_id == run_id)
         .order_by(SettlementClaim.position)
     )
-    for line, order_id, verdict, amount, purchase_amount, break_ in rows:
-        yield {
-            "line": line,
-            "order_id": order_id,
-            "verdict": verdict,
-            "amount_idr": int(amount),
-            "purchase_amount_idr": None if purchase_amount is None else int(purchase_amount),
-            "break_id": break_,
-        }
+    if verdict:
+        statement = statement.where(SettlementClaim.verdict == verdict)
+    if yield_per:
+        statement = statement.execution_options(yield_per=yield_per)
+    for line, order_id, verdict_, amount, purchase_amount, break_id in session.execute(statement):
+        yield (line, order_id, verdict_, int(amount), None if purchase_amount is None else int(purchase_amount),
+               break_id)  # fmt: skip
+
+
+def run_results(session: Session, run_id: int) -> Iterator[dict[str, Any]]:
+    """A run's verdicts in order (``run_verdict_rows``), each as a dict of :data:`VERDICT_COLUMNS`."""
+    for row in run_verdict_rows(session, run_id):
+        yield dict(zip(VERDICT_COLUMNS, row, strict=True))
 
 
 def verdict_counts(session: Session, run_id: int) -> dict[str, int]:

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from adapters import platform_names
 
 from .models import BREAK_STATES, Platform, Purchase, SettlementBreak, SettlementClaim, SettlementRun
-from .settlement import AGE_BUCKETS, age_bucket
+from .settlement import AGE_BUCKETS, age_bucket, run_verdict_rows
 
 T = TypeVar("T")
 AnySelect = Select[*tuple[Any, ...]]
@@ -228,32 +228,10 @@ def run_verdicts_page(
                 prev_before=rows[0].position if after is not None and rows else None)  # fmt: skip
 
 
-VERDICT_COLUMNS = ("line", "order_id", "verdict", "amount_idr", "purchase_amount_idr", "break_id")
-
-
 def stream_run_verdicts(session: Session, run_id: int, verdict: str | None = None) -> Iterator[tuple[Any, ...]]:
     """Every verdict of a run as a row of :data:`VERDICT_COLUMNS`, in order,
     read a batch at a time from a server-side cursor (whatever the run's size)."""
-    statement = (
-        select(
-            SettlementClaim.line,
-            SettlementClaim.order_id,
-            SettlementClaim.verdict,
-            SettlementClaim.amount_idr,
-            Purchase.amount_idr,
-            SettlementClaim.break_id,
-        )
-        .outerjoin(Purchase, Purchase.id == SettlementClaim.purchase_id)
-        .where(SettlementClaim.run_id == run_id)
-        .order_by(SettlementClaim.position)
-    )
-    if verdict:
-        statement = statement.where(SettlementClaim.verdict == verdict)
-    for line, order_id, verdict_, amount, purchase_amount, break_id in session.execute(
-        statement.execution_options(yield_per=STREAM_BATCH)
-    ):
-        yield (line, order_id, verdict_, int(amount), None if purchase_amount is None else int(purchase_amount),
-               break_id)  # fmt: skip
+    return run_verdict_rows(session, run_id, verdict, yield_per=STREAM_BATCH)
 
 
 # -- breaks ------------------------------------------------------------------------------

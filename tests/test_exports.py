@@ -14,8 +14,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from hub.db import db
-from hub.settlement import run_results
-from hub.settlement_reports import BREAK_COLUMNS, SUMMARY_COLUMNS, VERDICT_COLUMNS
+from hub.settlement import VERDICT_COLUMNS, run_results
+from hub.settlement_reports import BREAK_COLUMNS, SUMMARY_COLUMNS
 from hub.workspace import exports
 from hub.workspace.exports import XLSX_MIMETYPE, csv_chunks, write_xlsx
 from tests.funding_world import UTC, World

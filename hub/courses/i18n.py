@@ -12,11 +12,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import g, has_request_context, request
+from hub.web.pages import DEFAULT_LANGUAGE, LANGUAGES, request_language, translate
 
-LANGUAGES = ("id", "en")
-DEFAULT_LANGUAGE = "id"
-COOKIE = "hub-lang"
+__all__ = ["DEFAULT_LANGUAGE", "LANGUAGES", "MESSAGES", "current_language", "t"]
 
 _ID: dict[str, str] = {
     "app.title": "Bandingkan pelatihan Prakerja",
@@ -222,24 +220,11 @@ _EN: dict[str, str] = {
 MESSAGES: dict[str, dict[str, str]] = {"id": _ID, "en": _EN}
 
 
-def choose_language(query: str | None, cookie: str | None) -> str:
-    """``?lang=``, else the cookie, else Indonesian."""
-    for candidate in (query, cookie):
-        if candidate in LANGUAGES:
-            return str(candidate)
-    return DEFAULT_LANGUAGE
-
-
 def current_language() -> str:
-    if not has_request_context():
-        return DEFAULT_LANGUAGE
-    if "courses_lang" not in g:
-        g.courses_lang = choose_language(request.args.get("lang"), request.cookies.get(COOKIE))
-    language: str = g.courses_lang
-    return language
+    """``?lang=``, else the cookie, else Indonesian (Accept-Language is not consulted)."""
+    return request_language(accept_language=False)
 
 
 def t(key: str, /, **values: Any) -> str:
     """The label ``key`` in the request's language, with ``{name}`` fields filled in."""
-    text = MESSAGES[current_language()].get(key) or MESSAGES[DEFAULT_LANGUAGE].get(key) or key
-    return text.format(**values) if values else text
+    return translate(MESSAGES, current_language(), key, values)

@@ -28,9 +28,10 @@ from ..search.service import (
     participant_balance,
     search,
 )
+from ..web.pages import remember_language, secure_page
 from . import bp, known_terms
 from .formatting import duration, number, platform_name, rating, rupiah, typed_amount
-from .i18n import COOKIE, DEFAULT_LANGUAGE, LANGUAGES, MESSAGES, current_language, t
+from .i18n import DEFAULT_LANGUAGE, LANGUAGES, MESSAGES, current_language, t
 
 MAX_COMPARE = 4
 PAGE_PARAMETERS = ("q", "category", "mode", "platform", "price_min", "price_max", "duration_min", "duration_max",
@@ -178,17 +179,8 @@ def index() -> Response:
 @bp.after_request
 def _after(response: Response) -> Response:
     if request.endpoint != "courses.static":
-        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["X-Frame-Options"] = "DENY"
-        response.headers["Referrer-Policy"] = "same-origin"
-        response.vary.add("Cookie")
-        chosen = request.args.get("lang")
-        if chosen in LANGUAGES and request.cookies.get(COOKIE) != chosen:
-            response.set_cookie(
-                COOKIE, chosen, max_age=365 * 86400, path="/courses", samesite="Lax", httponly=True,
-                secure=bool(current_app.config["SESSION_COOKIE_SECURE"]),
-            )  # fmt: skip
+        secure_page(response, CONTENT_SECURITY_POLICY)
+        remember_language(response, "/courses")
     return response
 
 

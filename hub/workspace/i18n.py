@@ -10,11 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import g, has_request_context, request
+from hub.web.pages import DEFAULT_LANGUAGE, LANGUAGES, request_language, translate
 
-LANGUAGES = ("id", "en")
-DEFAULT_LANGUAGE = "id"
-COOKIE = "hub-lang"
+__all__ = ["DEFAULT_LANGUAGE", "LANGUAGES", "MESSAGES", "current_language", "t"]
 
 _ID: dict[str, str] = {
     "app.title": "Ruang kerja keuangan Prakerja",
@@ -353,26 +351,11 @@ _EN: dict[str, str] = {
 MESSAGES: dict[str, dict[str, str]] = {"id": _ID, "en": _EN}
 
 
-def choose_language(query: str | None, cookie: str | None, accept: Any) -> str:
-    """The language of a request: ``?lang=``, then the cookie, then Accept-Language."""
-    for candidate in (query, cookie):
-        if candidate in LANGUAGES:
-            return str(candidate)
-    best = accept.best_match(LANGUAGES) if accept is not None else None
-    return str(best) if best in LANGUAGES else DEFAULT_LANGUAGE
-
-
 def current_language() -> str:
-    if not has_request_context():
-        return DEFAULT_LANGUAGE
-    if "hub_lang" not in g:
-        g.hub_lang = choose_language(request.args.get("lang"), request.cookies.get(COOKIE), request.accept_languages)
-    language: str = g.hub_lang
-    return language
+    """``?lang=``, then the cookie, then the browser's Accept-Language, then Indonesian."""
+    return request_language(accept_language=True)
 
 
 def t(key: str, /, **values: Any) -> str:
     """The label ``key`` in the request's language, with ``{name}`` fields filled in."""
-    language = current_language()
-    text = MESSAGES[language].get(key) or MESSAGES[DEFAULT_LANGUAGE].get(key) or key
-    return text.format(**values) if values else text
+    return translate(MESSAGES, current_language(), key, values)

@@ -18,11 +18,10 @@ from ..db import db
 from ..models import SETTLEMENT_VERDICTS
 from ..platforms import PlatformNotLoaded
 from ..problems import problem_response
-from ..settlement import AGE_BUCKETS, BreakNotFound, SettlementError, change_break, verdict_counts
+from ..settlement import AGE_BUCKETS, VERDICT_COLUMNS, BreakNotFound, SettlementError, change_break, verdict_counts
 from ..settlement_reports import (
     BREAK_COLUMNS,
     SUMMARY_COLUMNS,
-    VERDICT_COLUMNS,
     BreakFilter,
     BreakRow,
     SummaryRow,
@@ -43,6 +42,7 @@ from ..settlement_reports import (
 )
 from ..settlement_uploads import job_pending, job_state, reconcile_run, upload_claim_file
 from ..staff import authenticate
+from ..web.pages import remember_language, secure_page
 from . import bp, charts, throttle
 from .auth import allowed, current_staff, load_staff, log_in, log_out, may, safe_next
 from .csrf import CsrfRefused, check_csrf, csrf_field, new_token
@@ -57,7 +57,7 @@ from .forms import (
     summary_query,
     upload_form,
 )
-from .i18n import COOKIE, LANGUAGES, choose_language, current_language, t
+from .i18n import LANGUAGES, current_language, t
 
 UPLOAD_MAX_BYTES = 256 * 1024 * 1024
 """The largest claim file the upload form takes (a million lines is about 100 MB)."""
@@ -77,7 +77,7 @@ AMOUNTS = ("amount_idr", "purchase_amount_idr", "claimed_idr", "payable_idr", "d
 
 @bp.before_request
 def _before() -> Response | None:
-    g.hub_lang = choose_language(request.args.get("lang"), request.cookies.get(COOKIE), request.accept_languages)
+    current_language()  # chosen before anything renders
     if request.endpoint == "workspace.upload":
         request.max_content_length = UPLOAD_MAX_BYTES
     redirect_to_login = load_staff()
@@ -98,18 +98,9 @@ def _close_session(exc: BaseException | None) -> None:
 @bp.after_request
 def _after(response: Response) -> Response:
     if request.endpoint != "workspace.static":
-        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        secure_page(response, CONTENT_SECURITY_POLICY)
         response.headers.setdefault("Cache-Control", "no-store")
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["X-Frame-Options"] = "DENY"
-        response.headers["Referrer-Policy"] = "same-origin"
-        response.vary.add("Cookie")
-    chosen = request.args.get("lang")
-    if chosen in LANGUAGES and request.cookies.get(COOKIE) != chosen:
-        response.set_cookie(
-            COOKIE, chosen, max_age=365 * 86400, path="/finance", samesite="Lax", httponly=True,
-            secure=bool(current_app.config["SESSION_COOKIE_SECURE"]),
-        )  # fmt: skip
+    remember_language(response, "/finance")
     return response
 
 
