@@ -112,6 +112,42 @@ def clients_revoke_secret(client_id: str, secret_id: int) -> None:
     click.echo(f"secret {secret_id} of {client_id} revoked; {active} active secret(s) left")
 
 
+@clients.command("disable")
+@click.argument("client_id")
+@friendly_errors
+def clients_disable(client_id: str) -> None:
+    """Stop CLIENT_ID at once (a leaked secret, a platform leaving): no new tokens,
+    and every token it holds is revoked. `hub clients enable` lets it in again."""
+    from .clock import hub_now
+    from .oauth.clients import ClientError, disable_client
+
+    app = make_app()
+    with app.app_context():
+        try:
+            with db.transaction() as session:
+                _, revoked = disable_client(session, client_id, now=hub_now(app))
+        except ClientError as exc:
+            raise CommandError(str(exc)) from exc
+    click.echo(f"{client_id} disabled; {revoked} token(s) revoked")
+
+
+@clients.command("enable")
+@click.argument("client_id")
+@friendly_errors
+def clients_enable(client_id: str) -> None:
+    """Let a disabled CLIENT_ID ask for tokens again (with its active secrets)."""
+    from .oauth.clients import ClientError, enable_client
+
+    app = make_app()
+    with app.app_context():
+        try:
+            with db.transaction() as session:
+                enable_client(session, client_id)
+        except ClientError as exc:
+            raise CommandError(str(exc)) from exc
+    click.echo(f"{client_id} enabled: it may ask for tokens again")
+
+
 def _when(value: dt.datetime | None) -> str:
     return value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC") if value else "-"
 
@@ -130,7 +166,8 @@ def clients_list(as_json: bool) -> None:
         if as_json:
             click.echo(json.dumps(info.as_dict()))
             continue
-        click.echo(f"{info.client_id}  {info.platform}  scopes: {' '.join(info.scopes)}")
+        disabled = f"  DISABLED since {_when(info.disabled_at)}" if info.disabled_at else ""
+        click.echo(f"{info.client_id}  {info.platform}  scopes: {' '.join(info.scopes)}{disabled}")
         for uri in info.redirect_uris:
             click.echo(f"    redirect {uri}")
         for secret in info.secrets:

@@ -225,6 +225,26 @@ def test_client_secrets_rotate_without_downtime(served: ServedHub) -> None:
     assert served.token_response(other, secret=fresh).status_code == 200
 
 
+def test_a_disabled_client_gets_no_token_and_its_tokens_stop_working(served: ServedHub) -> None:
+    client = served.create_client("tokopedia", "settlements:read")
+    other = served.create_client("ruangguru", "settlements:read")
+    token, others_token = served.token(client), served.token(other)
+    assert served.api("GET", "/settlements", token).status_code == 200
+    disabled = served.cli("clients", "disable", client.client_id)
+    assert f"{client.client_id} disabled; 1 token(s) revoked" in disabled.stdout
+    assert served.api("GET", "/settlements", token).status_code == 401
+    assert served.introspect(other, token) == {"active": False}
+    assert served.token_response(client).status_code == 401
+    listed = [json.loads(line) for line in served.cli("clients", "list", "--json").stdout.splitlines()]
+    assert [c["disabled_at"] is not None for c in listed if c["client_id"] == client.client_id] == [True]
+    assert served.api("GET", "/settlements", others_token).status_code == 200  # other clients untouched
+    # Enabled again: new tokens with its secret; the revoked one stays revoked.
+    served.cli("clients", "enable", client.client_id)
+    assert served.api("GET", "/settlements", served.token(client)).status_code == 200
+    assert served.api("GET", "/settlements", token).status_code == 401
+    assert "no client 'nosuch'" in served.cli("clients", "disable", "nosuch", expect=1).stderr
+
+
 def test_platform_a_token_is_refused_on_platform_b_data(served: ServedHub) -> None:
     tokopedia = served.create_client("tokopedia", ALL_PLATFORM_SCOPES + " participants:balance",
                                      "--redirect-uri", REDIRECT_URI)  # fmt: skip

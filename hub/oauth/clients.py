@@ -14,13 +14,13 @@ import secrets
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from adapters import AdapterError
 from adapters.registry import check_known
 
-from ..models import OAUTH_SCOPES, OAuthClient, OAuthClientSecret, Platform
+from ..models import OAUTH_SCOPES, OAuthClient, OAuthClientSecret, OAuthToken, Platform
 from ..platforms import get_platform
 from .secrets import CLIENT_SECRET_PREFIX, digest, new_secret
 
@@ -53,6 +53,7 @@ class ClientInfo:
     rate_limit_per_minute: int | None
     created_at: dt.datetime
     secrets: tuple[SecretInfo, ...] = field(default=())
+    disabled_at: dt.datetime | None = None
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -62,6 +63,7 @@ class ClientInfo:
             "redirect_uris": list(self.redirect_uris),
             "rate_limit_per_minute": self.rate_limit_per_minute,
             "created_at": self.created_at.isoformat().replace("+00:00", "Z"),
+            "disabled_at": self.disabled_at.isoformat().replace("+00:00", "Z") if self.disabled_at else None,
             "secrets": [
                 {
                     "id": s.id,
@@ -193,6 +195,30 @@ def revoke_secret(session: Session, client_id: str, secret_id: int, *, now: dt.d
     return client_info(session, client)
 
 
+def disable_client(session: Session, client_id: str, *, now: dt.datetime) -> tuple[ClientInfo, int]:
+    """Stop a client at once: its secrets no longer get tokens, and every token
+    it holds (access and refresh) is revoked, so that enabling it again later
+    needs new tokens. Returns the client and how many tokens were revoked."""
+    client = _locked_client(session, client_id)
+    if client.disabled_at is None:
+        client.disabled_at = now
+    held = list(
+        session.scalars(select(OAuthToken.id).where(OAuthToken.client_pk == client.id, OAuthToken.revoked_at.is_(None)))
+    )
+    if held:
+        session.execute(update(OAuthToken).where(OAuthToken.id.in_(held)).values(revoked_at=now))
+    session.flush()
+    return client_info(session, client), len(held)
+
+
+def enable_client(session: Session, client_id: str) -> ClientInfo:
+    """Let a disabled client ask for tokens again (with its active secrets)."""
+    client = _locked_client(session, client_id)
+    client.disabled_at = None
+    session.flush()
+    return client_info(session, client)
+
+
 def client_info(session: Session, client: OAuthClient) -> ClientInfo:
     platform = session.get(Platform, client.platform_id)
     assert platform is not None
@@ -204,6 +230,7 @@ def client_info(session: Session, client: OAuthClient) -> ClientInfo:
         redirect_uris=tuple(client.redirect_uris or ()),
         rate_limit_per_minute=client.rate_limit_per_minute,
         created_at=client.created_at,
+        disabled_at=client.disabled_at,
         secrets=tuple(
             SecretInfo(s.id, s.hint, s.created_at, s.expires_at, s.revoked_at, s.active(now))
             for s in _secrets_of(session, client)
