@@ -280,7 +280,7 @@ def test_a_signed_in_participant_sees_their_balance_and_what_it_covers(
     client: FlaskClient, app: Flask, hub_cli: HubCli
 ) -> None:
     anonymous = get(client, "?q=akuntansi")
-    assert anonymous.all("a", href="/oauth/signin") and "Saldo" not in anonymous.plain
+    assert anonymous.all("a", href="/oauth/signin?next=/courses?q%3Dakuntansi") and "Saldo" not in anonymous.plain
     participant = _sign_in(client, app, hub_cli)
     add_courses(app, "tokopedia", course_record("tokopedia", "OWN-DEAR", "Akuntansi Pajak Lanjutan",
                                                 price_idr=1_500_000))  # fmt: skip
@@ -296,3 +296,40 @@ def test_a_signed_in_participant_sees_their_balance_and_what_it_covers(
     with client.session_transaction() as signed:
         signed[SIGNED_IN_AT_KEY] = int(expired.timestamp())
     assert "Saldo pelatihan Anda" not in get(client, "?q=akuntansi").plain
+
+
+def test_signing_in_and_out_from_the_courses_page_comes_back_to_it(
+    client: FlaskClient, app: Flask, hub_cli: HubCli
+) -> None:
+    """The sign-in link carries the page (with its search) and the hub returns there,
+    with the code e-mailed to the participant; signing out returns there too."""
+    import json
+    from urllib.parse import urlsplit
+
+    from tests.oauth_support import csrf
+
+    hub_cli("participants", "import", samples.PLATFORMS_DIR / "participants.csv")
+    with app.app_context(), db.sessions() as session:
+        participant = session.scalars(select(Participant).where(Participant.status == "active").limit(1)).one()
+        card, email = participant.card_number, participant.email
+    page = get(client, "?q=akuntansi&sort=-price")
+    (link,) = [a["href"] for a in page.all("a") if a.get("href", "").startswith("/oauth/signin")]
+    form = client.get(link)
+    sent = client.post(link, data={"csrf_token": csrf(form.get_data(as_text=True)), "card_number": card})
+    assert sent.status_code == 303
+    code_page = client.get(sent.headers["Location"])
+    outbox = hub_cli("outbox", "--to", email, "--json").stdout.splitlines()
+    code = re.search(r"\b(\d{6})\b", json.loads(outbox[-1])["body"])
+    assert code is not None
+    entered = {"csrf_token": csrf(code_page.get_data(as_text=True)), "code": code.group(1)}
+    signed_in = client.post(sent.headers["Location"], data=entered)
+    assert signed_in.status_code == 303 and signed_in.headers["Location"] == "/courses?q=akuntansi&sort=-price"
+    back = Page(client.get(signed_in.headers["Location"]).get_data(as_text=True))
+    assert "Saldo pelatihan Anda" in back.plain
+    (next_field,) = back.all("input", name="next")
+    out = client.post("/oauth/signout", data={"csrf_token": csrf(back.html), "next": next_field["value"]})
+    assert out.status_code == 303 and out.headers["Location"] == "/courses?q=akuntansi&sort=-price"
+    # Anywhere else is refused as a destination: the hub's own pages only.
+    client.post(link, data={"csrf_token": csrf(form.get_data(as_text=True)), "card_number": card})
+    elsewhere = client.post("/oauth/signout", data={"csrf_token": csrf(back.html), "next": "https://evil.example/"})
+    assert urlsplit(elsewhere.headers["Location"]).path == "/oauth/signin"

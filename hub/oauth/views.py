@@ -145,14 +145,16 @@ def signed_in() -> LinkedParticipant | None:
     return found
 
 
-def _safe_next(target: str | None) -> str:
-    """Where to go after signing in: an authorization request of this hub, never another site."""
+def _safe_next(target: str | None, fallback: str = "oauth.account") -> str:
+    """Where to go after signing in or out: an authorization request of this hub
+    or the participants' /courses page (with its query), never another site;
+    else the page ``fallback`` names."""
     if target:
         parts = urlsplit(target)
         local = not parts.scheme and not parts.netloc and not target.startswith("//")
-        if local and parts.path == url_for("oauth.authorize"):
+        if local and parts.path in (url_for("oauth.authorize"), url_for("courses.index")):
             return target
-    return url_for("oauth.account")
+    return url_for(fallback)
 
 
 # -- consent --------------------------------------------------------------------------------------
@@ -246,4 +248,4 @@ def withdraw(link_id: int) -> Any:
 def signout() -> Any:
     for key in (SIGNED_IN_KEY, SIGNED_IN_AT_KEY, PENDING_CARD_KEY):
         session.pop(key, None)
-    return redirect(url_for("oauth.signin"), code=303)
+    return redirect(_safe_next(request.form.get("next"), fallback="oauth.signin"), code=303)
