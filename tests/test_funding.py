@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from typing import Any
 
+import pytest
 from flask import Flask
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
 
 from hub import ledger
 from hub.db import db
@@ -281,3 +284,48 @@ def test_participants_show_refuses_a_bad_or_unknown_card(hub_cli: HubCli) -> Non
     assert "16 digits" in bad.stderr or "card" in bad.stderr
     unknown = hub_cli("participants", "show", "4111111111111111", expect=1)
     assert "no participant with card 4111111111111111" in unknown.stderr
+
+
+def test_a_purchase_decided_elsewhere_mid_batch_rolls_the_batch_back_whole(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The guard of ``decide_batch``: verdicts are written only over ``pending``,
+    and if fewer rows than verdicts change (a purchase decided by someone else
+    while the batch held its participant), nothing of the batch stays: no
+    verdict, no posting, no balance moved. The next run decides it all."""
+    from hub import funding
+    from hub.funding_store import batch_store
+    from hub.models import Purchase
+
+    card1, card2 = world.participants(2)
+    world.purchase("alpha", "mine", at(1), card1, "A1", 400_000)
+    world.purchase("alpha", "theirs", at(2), card2, "A1", 400_000)
+
+    def store_decided_elsewhere(session: Session) -> object:
+        store = batch_store(session)
+        write = store.write_verdicts
+
+        def write_after_someone_else(ids: Any, verdicts: Any, now: dt.datetime) -> int:
+            session.execute(update(Purchase).where(Purchase.order_id == "theirs").values(funding="funded"))
+            return write(ids, verdicts, now)
+
+        store.write_verdicts = write_after_someone_else  # type: ignore[method-assign]
+        return store
+
+    monkeypatch.setattr(funding, "batch_store", store_decided_elsewhere)
+    transactions_before = _count(LedgerTransaction)
+    with pytest.raises(funding.FundingConflict, match="1 of 2 purchases were decided elsewhere"):
+        fund()
+    assert verdicts() == {"mine": "pending", "theirs": "pending"}
+    assert (balance(card1), balance(card2)) == (1_000_000, 1_000_000)
+    assert _count(LedgerTransaction) == transactions_before
+
+    monkeypatch.undo()
+    fund()
+    assert verdicts() == {"mine": "funded", "theirs": "funded"}
+    assert (balance(card1), balance(card2)) == (600_000, 600_000)
+
+
+def _count(model: Any) -> int:
+    with db.sessions() as session:
+        return int(session.scalar(select(func.count()).select_from(model)) or 0)
