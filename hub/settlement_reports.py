@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Select, and_, func, or_, select
@@ -392,10 +392,13 @@ class SummaryRow:
     not_claimed_idr: int
 
 
-SUMMARY_COLUMNS = (
-    "platform", "period_end", "runs", "claims", "claimed_idr", "matched", "payable_idr", "disputed", "disputed_idr",
-    "not_claimed", "not_claimed_idr",
-)  # fmt: skip
+SUMMARY_COLUMNS = tuple(column.name for column in fields(SummaryRow))
+"""The summary's export columns: a row's fields, in order."""
+
+
+def summary_cells(row: SummaryRow) -> tuple[Any, ...]:
+    """A summary row's values in the order of :data:`SUMMARY_COLUMNS`."""
+    return tuple(getattr(row, name) for name in SUMMARY_COLUMNS)
 
 
 def payable_summary(session: Session, *, platform: str | None, period: dt.date | None) -> list[SummaryRow]:

@@ -24,7 +24,6 @@ from ..settlement_reports import (
     SUMMARY_COLUMNS,
     BreakFilter,
     BreakRow,
-    SummaryRow,
     breaks_count,
     breaks_page,
     claimed_and_payable,
@@ -38,6 +37,7 @@ from ..settlement_reports import (
     runs_totals,
     stream_breaks,
     stream_run_verdicts,
+    summary_cells,
     workspace_platforms,
 )
 from ..settlement_uploads import job_pending, job_state, reconcile_run, upload_claim_file
@@ -425,13 +425,6 @@ def break_change(break_id: str) -> Any:
 # -- the payable summary ---------------------------------------------------------------------------------
 
 
-def _summary_cells(row: SummaryRow) -> tuple[Any, ...]:
-    return (
-        row.platform, row.period_end, row.runs, row.claims, row.claimed_idr, row.matched, row.payable_idr,
-        row.disputed, row.disputed_idr, row.not_claimed, row.not_claimed_idr,
-    )  # fmt: skip
-
-
 @bp.get("/summary")
 @allowed("view")
 def summary() -> str:
@@ -472,7 +465,7 @@ def summary_export(fmt: str) -> Response:
     name = "payable-summary" + (f"-{platform}" if platform else "") + (f"-{period.isoformat()}" if period else "")
 
     def rows(session: Any) -> Any:
-        return (_summary_cells(row) for row in payable_summary(session, platform=platform, period=period))
+        return (summary_cells(row) for row in payable_summary(session, platform=platform, period=period))
 
     if fmt == "csv":
         return csv_response(f"{name}.csv", SUMMARY_COLUMNS, rows)
