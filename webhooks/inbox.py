@@ -36,26 +36,25 @@ class Received:
 
 
 _COLUMNS = ("platform_id", "dedupe_key", "headers", "body", "verified_body", "body_sha256", "received_at")
-_INSERTS: dict[tuple[str, bool], Any] = {}
+_INSERTS: dict[str, Any] = {}
 
 
-def _insert(dialect: str, *, returning_key: bool = True) -> Any:
+def _insert(dialect: str) -> Any:
     """The inbox's insert for a dialect, built once: a new delivery, or nothing when
-    (platform, dedupe key) is stored already; it returns the new row's id, and
-    with ``returning_key`` its platform and key (to match the rows of a batch)."""
-    statement = _INSERTS.get((dialect, returning_key))
+    (platform, dedupe key) is stored already; it returns the new row's id, platform
+    and key (to match the rows of a batch)."""
+    statement = _INSERTS.get(dialect)
     if statement is None:
         table = cast(Table, WebhookDelivery.__table__)
         insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        returned = (table.c.id, table.c.platform_id, table.c.dedupe_key) if returning_key else (table.c.id,)
         statement = (
             insert(table)
             .values({name: bindparam(name, type_=table.c[name].type) for name in _COLUMNS})
             .values(status="pending", attempts=0)
             .on_conflict_do_nothing(index_elements=["platform_id", "dedupe_key"])
-            .returning(*returned)
+            .returning(table.c.id, table.c.platform_id, table.c.dedupe_key)
         )
-        _INSERTS[(dialect, returning_key)] = statement
+        _INSERTS[dialect] = statement
     return statement
 
 
@@ -98,8 +97,6 @@ def store_rows(db: Session | Connection, rows: list[dict[str, Any]]) -> list[int
     if not rows:
         return []
     dialect = db.dialect.name if isinstance(db, Connection) else db.get_bind().dialect.name
-    if len(rows) == 1:
-        return [db.execute(_insert(dialect, returning_key=False), rows[0]).scalar_one_or_none()]
     new = {(platform_id, key): delivery_id for delivery_id, platform_id, key in db.execute(_insert(dialect), rows)}
     ids: list[int | None] = []
     for row in rows:
