@@ -34,21 +34,24 @@ class WriterLock:
 
     def __init__(self, database: str) -> None:
         self._path = f"{database}-writer" if database and database != ":memory:" else None
-        self._threads = threading.RLock()
-        self._owner: int | None = None
+        self._threads = threading.Lock()
+        self._owner: int | None = None  # the thread holding it; only that thread sets or clears it
         self._depth = 0
         self._fd: int | None = None
         self._fd_pid = 0
 
     def acquire(self, timeout: float) -> bool:
+        me = threading.get_ident()
+        if self._owner == me:  # again, in the thread that holds it
+            self._depth += 1
+            return True
         deadline = time.monotonic() + timeout
         if not self._threads.acquire(timeout=timeout):
             return False
-        if self._depth == 0 and not self._lock_file(deadline):
+        if not self._lock_file(deadline):
             self._threads.release()
             return False
-        self._owner = threading.get_ident()
-        self._depth += 1
+        self._owner, self._depth = me, 1
         return True
 
     def release(self) -> None:
@@ -59,7 +62,7 @@ class WriterLock:
         if self._depth == 0:
             self._owner = None
             self._unlock_file()
-        self._threads.release()
+            self._threads.release()
 
     def _lock_file(self, deadline: float) -> bool:
         if self._path is None:
