@@ -202,13 +202,13 @@ def disable_client(session: Session, client_id: str, *, now: dt.datetime) -> tup
     client = _locked_client(session, client_id)
     if client.disabled_at is None:
         client.disabled_at = now
-    held = list(
-        session.scalars(select(OAuthToken.id).where(OAuthToken.client_pk == client.id, OAuthToken.revoked_at.is_(None)))
+    revoked = session.connection().execute(
+        update(OAuthToken)
+        .where(OAuthToken.client_pk == client.id, OAuthToken.revoked_at.is_(None))
+        .values(revoked_at=now)
     )
-    if held:
-        session.execute(update(OAuthToken).where(OAuthToken.id.in_(held)).values(revoked_at=now))
     session.flush()
-    return client_info(session, client), len(held)
+    return client_info(session, client), revoked.rowcount
 
 
 def enable_client(session: Session, client_id: str) -> ClientInfo:
